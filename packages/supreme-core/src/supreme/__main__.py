@@ -1,0 +1,5 @@
+"""``python -m supreme`` is ``supreme``."""
+
+from supreme.cli.main import main
+
+main()

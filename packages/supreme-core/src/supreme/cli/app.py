@@ -1,0 +1,165 @@
+"""The Typer application: ``run``, ``list``, ``plugins``, ``env`` (+ plugin commands)."""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Optional
+
+import typer
+
+from supreme.cli import output
+
+if TYPE_CHECKING:
+    from supreme.cli.main import GlobalOptions
+
+
+class Kind(str, enum.Enum):
+    methods = "methods"
+    metrics = "metrics"
+    datasets = "datasets"
+    models = "models"
+
+CONFIG_ARG = typer.Argument(help="Experiment TOML file (default: the embedded default).",
+                            show_default=False)
+SET_OPTION = typer.Option(
+    "--set", "-s", help="Override a field, e.g. --set seeds.train=[0,1] (repeatable).",
+    show_default=False,
+)
+JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON on stdout.")
+
+
+def build_app(options: GlobalOptions | None = None) -> typer.Typer:
+    app = typer.Typer(
+        name="supreme",
+        help="Evaluate machine-unlearning methods against a model retrained from scratch.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+    @app.callback()
+    def _global(
+        debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+        strict_plugins: Annotated[bool, typer.Option(
+            "--strict-plugins", help="Fail when a plugin cannot be loaded.")] = False,
+        plugin: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
+            "--plugin", help="Load a plugin from a .py file (repeatable).")] = None,
+    ) -> None:
+        """Global options may also be given after the command."""
+
+    @app.command()
+    def run(
+        config: Annotated[Optional[Path], CONFIG_ARG] = None,  # noqa: UP007
+        set_: Annotated[Optional[list[str]], SET_OPTION] = None,  # noqa: UP007
+        as_json: Annotated[bool, JSON_OPTION] = False,
+        progress: Annotated[Optional[bool], typer.Option(  # noqa: UP007
+            "--progress/--no-progress", help="Progress bars (default: on a terminal).",
+            show_default=False)] = None,
+    ) -> None:
+        """Train, unlearn and evaluate every cell of an experiment; print the results."""
+        import supreme
+        from supreme import progress as bars
+
+        cfg = supreme.load_config(config, set_ or ())
+        bars.enable(False if as_json else progress)
+        results = supreme.run(cfg, reporter=output.stage_printer())
+        if as_json:
+            payload = {"run_dir": str(results.run_dir), "records": results.records}
+            sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        else:
+            output.print_results(results)
+
+    @app.command("list")
+    def list_(
+        kind: Annotated[Kind, typer.Argument(help="What to list.")],
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        """List installed components of one kind with the distribution providing each."""
+        from supreme import registry
+
+        entries = registry.list_components(kind.value)
+        rows = [e.as_dict() for e in entries]
+        if as_json:
+            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        else:
+            output.table(f"{kind.value} ({len(rows)})", rows,
+                         ["name", "distribution", "version", "description"])
+
+    @app.command()
+    def plugins(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+        """Show loaded plugins, what each registers, and any that failed to load."""
+        from supreme import registry
+
+        rows = plugin_rows(registry.default())
+        if as_json:
+            sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        else:
+            output.table("plugins", rows, ["plugin", "distribution", "version", "status",
+                                           "components"])
+
+    @app.command()
+    def env(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
+        """Versions of Python, torch, CUDA, Lightning and every plugin (for bug reports)."""
+        info = environment()
+        if as_json:
+            sys.stdout.write(json.dumps(info, indent=2) + "\n")
+        else:
+            output.key_values("environment", info)
+
+    from supreme import registry
+
+    registry.default().plugins.pm.hook.supreme_register_commands(app=app)
+    return app
+
+
+def plugin_rows(reg: Any) -> list[dict[str, Any]]:
+    counts: dict[str, list[str]] = {}
+    for kind in ("methods", "metrics", "datasets", "models"):
+        for entry in reg.list(kind):
+            counts.setdefault(entry.provenance.plugin, []).append(f"{kind[:-1]}:{entry.name}")
+    rows = [
+        {**prov.as_dict(), "status": "loaded", "components": ", ".join(counts.get(name, []))}
+        for name, _, prov in reg.plugins.plugins()
+    ]
+    rows += [
+        {"plugin": f.plugin, "distribution": f.distribution, "version": f.version,
+         "status": "failed", "components": f.error}
+        for f in reg.plugins.failures
+    ]
+    return rows
+
+
+def environment() -> dict[str, Any]:
+    import platform
+    from importlib import metadata
+
+    from supreme import registry
+    from supreme.plugins import core_version
+
+    info: dict[str, Any] = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "supreme-core": core_version(),
+    }
+    for dist in ("torch", "lightning", "numpy", "pydantic", "pluggy", "typer"):
+        try:
+            info[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            info[dist] = "not installed"
+    try:
+        import torch
+
+        info["cuda available"] = torch.cuda.is_available()
+        info["cuda"] = torch.version.cuda or "none"
+        info["devices"] = torch.cuda.device_count()
+        info["mps available"] = bool(getattr(torch.backends, "mps", None)
+                                     and torch.backends.mps.is_available())
+    except Exception as exc:  # torch broken: say so, env is for bug reports
+        info["torch error"] = f"{type(exc).__name__}: {exc}"
+    for name, _, prov in registry.default().plugins.plugins():
+        info[f"plugin {name}"] = f"{prov.distribution} {prov.version}"
+    return info

@@ -1,0 +1,97 @@
+"""Entry point and the one error boundary of the CLI.
+
+Plugin options (``--debug``, ``--strict-plugins``, ``--plugin PATH``) are global: they are
+read before the Typer app is built (plugins may add commands to it) and accepted anywhere
+on the command line. A :class:`SupremeError` becomes a two-line red message (the problem,
+then the fix) and its exit code (2 usage/config, 1 runtime); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from supreme.errors import SupremeError
+
+
+@dataclass
+class GlobalOptions:
+    debug: bool = False
+    strict_plugins: bool = False
+    plugins: list[str] = field(default_factory=list)
+
+
+def split_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
+    """Take the global options out of ``argv`` wherever they appear."""
+    options, rest = GlobalOptions(), []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest.extend(args[i:])
+            break
+        if arg == "--debug":
+            options.debug = True
+        elif arg == "--strict-plugins":
+            options.strict_plugins = True
+        elif arg.startswith("--plugin="):
+            options.plugins.append(arg.split("=", 1)[1])
+        elif arg == "--plugin":
+            if i + 1 >= len(args):
+                rest.append(arg)  # let Typer report the missing value
+            else:
+                options.plugins.append(args[i + 1])
+                i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return options, rest
+
+
+def print_error(error: SupremeError) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(f"[bold red]Error:[/] {escape(error.message)}")
+    if error.hint:
+        console.print(f"[red]Fix:[/] {escape(error.hint)}")
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+    from rich.markup import escape
+
+    text = str(message)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[yellow]warning:[/] {escape(text)}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    options, args = split_global_options(sys.argv[1:] if argv is None else argv)
+    warnings.showwarning = _show_warning
+    try:
+        from supreme import registry
+        from supreme.cli.app import build_app
+
+        registry.configure(strict=options.strict_plugins, paths=options.plugins)
+        app = build_app(options)
+        app(args=args, prog_name="supreme", standalone_mode=True)
+    except SupremeError as error:
+        if options.debug:
+            raise
+        print_error(error)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: short message unless --debug
+        if options.debug:
+            raise
+        print_error(SupremeError(
+            f"unexpected {type(exc).__name__}: {exc}",
+            "Rerun with --debug for the traceback, and please report it with `supreme env`.",
+        ))
+        sys.exit(1)

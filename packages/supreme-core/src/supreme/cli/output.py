@@ -1,0 +1,85 @@
+"""Human-readable CLI output (rich tables on stdout; stage lines on stderr)."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    import sys
+
+    stream = sys.stderr if stderr else sys.stdout
+    # not a terminal (logs, CI): wide enough that tables are never truncated
+    width = None if stream.isatty() else 200
+    return Console(stderr=stderr, highlight=False, width=width)
+
+
+def table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for column in columns:
+        t.add_column(column)
+    for row in rows:
+        t.add_row(*(str(row.get(c, "")) for c in columns))
+    _console().print(t)
+
+
+def key_values(title: str, info: dict[str, Any]) -> None:
+    table(title, [{"key": k, "value": v} for k, v in info.items()], ["key", "value"])
+
+
+def stage_printer() -> Callable[[Any], None]:
+    from rich.markup import escape
+
+    console = _console(stderr=True)
+
+    def report(event: Any) -> None:
+        colour = "dim" if event.reused else "green"
+        console.print(f"[{colour}]{escape(event.line())}[/]")
+
+    return report
+
+
+def _cell(values: list[float]) -> str:
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.4g}"
+    return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
+
+
+def summarise(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
+    """Per (dataset, model, scenario): rows (metric, key) x columns (methods), mean ± std."""
+    tables: dict[tuple[str, str, str], Any] = {}
+    for r in records:
+        group = tables.setdefault((r["dataset"], r["model"], r["scenario"]),
+                                  {"methods": [], "rows": {}, "n": set()})
+        if r["method"] not in group["methods"]:
+            group["methods"].append(r["method"])
+        cells = group["rows"].setdefault((r["metric"], r["key"]), defaultdict(list))
+        cells[r["method"]].append(r["value"])
+        group["n"].add((r["target"], r["train_seed"], r["unlearn_seed"], r["eval_seed"]))
+    return tables
+
+
+def print_results(results: Any) -> None:
+    from rich.table import Table
+
+    console = _console()
+    for (dataset, model, scenario), group in summarise(results.records).items():
+        title = f"{dataset} / {model} / {scenario} (mean ± std over {len(group['n'])} cells)"
+        t = Table(title=title, title_justify="left")
+        t.add_column("metric")
+        t.add_column("key")
+        for method in group["methods"]:
+            t.add_column(method, justify="right")
+        for (metric, key), cells in group["rows"].items():
+            t.add_row(metric, key, *(_cell(cells.get(m, [])) for m in group["methods"]))
+        console.print(t)
+    console.print(f"results written to {results.run_dir / 'results.jsonl'}")

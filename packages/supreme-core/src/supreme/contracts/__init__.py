@@ -1,0 +1,30 @@
+"""The contracts every plugin implements or receives."""
+
+from supreme.contracts.base import Component, ComponentConfig, Provenance
+from supreme.contracts.data import SCENARIOS, DatasetSpec, ImageTensors
+from supreme.contracts.evaluation import SPLITS, EvalContext, Outputs
+from supreme.contracts.method import UnlearningMethod
+from supreme.contracts.metric import NEEDS, Metric
+from supreme.contracts.model import IMAGENET_MEAN, IMAGENET_STD, Augment, ModelSpec, Recipe
+from supreme.contracts.unlearn_data import UnlearnData
+
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "NEEDS",
+    "SCENARIOS",
+    "SPLITS",
+    "Augment",
+    "Component",
+    "ComponentConfig",
+    "DatasetSpec",
+    "EvalContext",
+    "ImageTensors",
+    "Metric",
+    "ModelSpec",
+    "Outputs",
+    "Provenance",
+    "Recipe",
+    "UnlearnData",
+    "UnlearningMethod",
+]

@@ -1,0 +1,34 @@
+"""Unlearning methods: the :class:`UnlearningMethod` contract."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+from supreme.contracts.base import Component
+
+if TYPE_CHECKING:
+    from lightning.fabric import Fabric
+    from torch import nn
+
+    from supreme.contracts.unlearn_data import UnlearnData
+
+
+class UnlearningMethod(Component):
+    """Turns a copy of the original model M_o into an unlearned model M_u.
+
+    ``unlearn`` receives a deep copy of M_o (already on the Fabric device, in train
+    mode), the forget/retain data and the Fabric object; it returns the unlearned module
+    (it may modify and return ``model`` itself). It must not modify ``data.original``.
+    All randomness comes from ``data.generator`` so that a run is reproducible and every
+    rank draws the same numbers.
+    """
+
+    #: Scenarios the method supports (``fullclass``, ``subclass``, ``random``).
+    scenarios: ClassVar[frozenset[str]] = frozenset({"fullclass", "subclass", "random"})
+    #: Reference rows (``original``, ``retrain``) are produced by the pipeline itself.
+    reference: ClassVar[str | None] = None
+
+    @abstractmethod
+    def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
+        """Return the unlearned model."""

@@ -1,0 +1,34 @@
+"""Evaluation metrics: the :class:`Metric` contract."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import TYPE_CHECKING, ClassVar
+
+from supreme.contracts.base import Component
+
+if TYPE_CHECKING:
+    from supreme.contracts.evaluation import EvalContext
+
+#: What a metric may declare it needs from the pipeline.
+NEEDS = frozenset({"reference", "original", "weights", "timings", "features"})
+
+
+class Metric(Component):
+    """Scores one evaluated model (M_u, or the reference rows M_o and M_r).
+
+    ``compute`` reads cached forward passes from the :class:`EvalContext` and returns a
+    flat mapping of result keys to floats (for example ``{"forget_test": 12.5}``). A
+    metric declares in ``needs`` what it uses beyond the evaluated model's outputs:
+    ``reference`` (the retrained model M_r), ``original`` (M_o), ``weights`` (parameters),
+    ``timings`` (unlearning and retraining wall time) and ``features`` (penultimate
+    activations). The pipeline trains M_r only when a requested metric or method needs it.
+    """
+
+    needs: ClassVar[frozenset[str]] = frozenset()
+    #: Keys that compare with M_r are meaningless for rows without a reference.
+    higher_is_better: ClassVar[bool | None] = None
+
+    @abstractmethod
+    def compute(self, ctx: EvalContext) -> dict[str, float]:
+        """Return ``{key: value}`` for this model."""

@@ -1,0 +1,64 @@
+"""The plugin API of SUPREME: every hook a plugin can implement.
+
+A plugin is a module (or object) with functions named like these hooks and decorated
+with :data:`supreme.hookimpl`. Distributions expose plugins through the ``supreme``
+entry-point group::
+
+    [project.entry-points.supreme]
+    my_plugin = "my_package.plugin"
+
+Registration hooks return *classes*, never live objects; SUPREME instantiates them
+with their validated configuration when an experiment needs them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import typer
+
+    from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
+
+PROJECT = "supreme"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def supreme_register_methods() -> Iterable[type[UnlearningMethod]]:
+    """Return the :class:`~supreme.contracts.UnlearningMethod` classes this plugin provides."""
+
+
+@hookspec
+def supreme_register_metrics() -> Iterable[type[Metric]]:
+    """Return the :class:`~supreme.contracts.Metric` classes this plugin provides."""
+
+
+@hookspec
+def supreme_register_datasets() -> Iterable[type[DatasetSpec]]:
+    """Return the :class:`~supreme.contracts.DatasetSpec` classes this plugin provides."""
+
+
+@hookspec
+def supreme_register_models() -> Iterable[type[ModelSpec]]:
+    """Return the :class:`~supreme.contracts.ModelSpec` classes this plugin provides."""
+
+
+@hookspec
+def supreme_register_commands(app: typer.Typer) -> None:
+    """Add sub-commands to the ``supreme`` command-line application ``app``."""
+
+
+@hookspec
+def supreme_stage_start(stage: str, info: dict[str, Any]) -> None:
+    """Called on rank 0 before a pipeline stage (``train``, ``retrain``, ``unlearn``, ``evaluate``)."""
+
+
+@hookspec
+def supreme_stage_end(stage: str, info: dict[str, Any]) -> None:
+    """Called on rank 0 after a pipeline stage; ``info`` holds its key, reuse flag and seconds."""

@@ -1,0 +1,87 @@
+"""Evaluation: one forward pass per (model, split), shared by every metric."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from supreme.contracts.data import ImageTensors
+from supreme.contracts.evaluation import Outputs
+from supreme.pipeline.data import BatchTransform, TensorLoader
+
+if TYPE_CHECKING:
+    from lightning.fabric import Fabric
+
+
+def penultimate_layer(model: nn.Module) -> nn.Module | None:
+    """The last ``nn.Linear`` of ``model``: its input is the penultimate activation."""
+    last = None
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            last = module
+    return last
+
+
+class Forward:
+    """Computes :class:`Outputs` of a model over a split, in eval mode, on the Fabric device.
+
+    Under several processes each rank runs a contiguous shard and the shards are
+    gathered, dropping the padding so the result equals the single-process one.
+    """
+
+    def __init__(self, fabric: Fabric, transform: BatchTransform, batch_size: int) -> None:
+        self.fabric = fabric
+        self.transform = transform
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def __call__(self, model: nn.Module, split: ImageTensors, features: bool = False) -> Outputs:
+        fabric = self.fabric
+        n, world, rank = len(split), fabric.world_size, fabric.global_rank
+        per_rank = -(-n // world)
+        lo, hi = min(rank * per_rank, n), min((rank + 1) * per_rank, n)
+        shard = split.subset(torch.arange(lo, hi))
+        was_training = model.training
+        model.eval()
+        captured: list[torch.Tensor] = []
+        hook = None
+        layer = penultimate_layer(model) if features else None
+        if layer is not None:
+            hook = layer.register_forward_hook(lambda m, inp, out: captured.append(inp[0].float()))
+        logits = []
+        try:
+            loader = TensorLoader(shard, self.batch_size, transform=self.transform)
+            for x, _ in loader:
+                with fabric.autocast():
+                    logits.append(model(x.to(fabric.device)).float())
+        finally:
+            if hook is not None:
+                hook.remove()
+            model.train(was_training)
+        out = _cat(logits, (0, 0))
+        feats = _cat(captured, (0, 0)) if layer is not None else None
+        if world > 1:
+            out = _gather(fabric, out, per_rank, n)
+            feats = _gather(fabric, feats, per_rank, n) if feats is not None else None
+        return Outputs(out.cpu(), split.labels.clone(), None if feats is None else feats.cpu())
+
+
+def _cat(parts: list[torch.Tensor], empty: tuple[int, int]) -> torch.Tensor:
+    return torch.cat(parts) if parts else torch.zeros(empty)
+
+
+def _gather(fabric: Fabric, local: torch.Tensor, per_rank: int, n: int) -> torch.Tensor:
+    """All-gather equal-size shards (padded with zeros), then drop the padding.
+
+    A rank whose shard is empty (e.g. 1 sample on 2 processes) does not know the output
+    width, so the width is agreed on first.
+    """
+    width = local.shape[1] if local.dim() > 1 and local.shape[0] else 0
+    width = int(fabric.all_reduce(torch.tensor(float(width), device=fabric.device), reduce_op="max"))
+    padded = torch.zeros((per_rank, width), device=fabric.device, dtype=torch.float32)
+    if local.shape[0]:
+        padded[: local.shape[0]] = local.to(fabric.device, torch.float32)
+    gathered = fabric.all_gather(padded)  # [world, per_rank, width]
+    return gathered.reshape(-1, width)[:n]

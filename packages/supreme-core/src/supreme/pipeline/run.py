@@ -1,0 +1,424 @@
+"""Run an experiment: every cell, every stage reused from the store when it exists.
+
+Per cell: load the dataset (decoded once, cached), train M_o (shared by every cell with
+the same dataset, model, recipe and training seed), build the split, retrain M_r when a
+method or metric needs it (shared by every method of the cell), run each method on a
+copy of M_o, and evaluate every row (methods and the reference rows) with every metric
+from one cached forward pass per (model, split).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from supreme.builtins import Retrain
+from supreme.config import ExperimentConfig
+from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
+from supreme.pipeline.data import BatchTransform
+from supreme.pipeline.evaluate import Forward
+from supreme.pipeline.fabric import identity, make_fabric, seed_everything, synchronize
+from supreme.pipeline.resources import ResourceMonitor, gather_ranks
+from supreme.pipeline.split import Split, build_split, from_tensors
+from supreme.pipeline.train import fit, unwrap
+from supreme.plan import Cell, Resolved, resolve
+from supreme.plugins import core_version
+from supreme.registry import Registry, default
+from supreme.store import Store, atomic_write_bytes, atomic_write_json, hash_key
+
+if TYPE_CHECKING:
+    import torch
+    from lightning.fabric import Fabric
+    from torch import nn
+
+
+@dataclass(frozen=True)
+class StageEvent:
+    """One stage of one cell: computed or reused, how long it took, its store key."""
+
+    stage: str
+    cell: str
+    reused: bool
+    seconds: float
+    key: str
+
+    def line(self) -> str:
+        verb = "reused" if self.reused else f"computed in {self.seconds:.1f} s"
+        return f"{self.stage:<22} {self.cell}  {verb}  [{self.key[:10]}]"
+
+
+Reporter = Callable[[StageEvent], None]
+
+
+@dataclass
+class Results:
+    """The records of a run (one per cell, method, metric and key) and its stage log."""
+
+    records: list[dict[str, Any]]
+    run_dir: Path
+    events: list[StageEvent] = field(default_factory=list)
+
+    def values(self, method: str, metric: str, key: str, **where: Any) -> list[float]:
+        return [
+            r["value"]
+            for r in self.records
+            if r["method"] == method and r["metric"] == metric and r["key"] == key
+            and all(r.get(k) == v for k, v in where.items())
+        ]
+
+    def mean(self, method: str, metric: str, key: str, **where: Any) -> float:
+        values = self.values(method, metric, key, **where)
+        if not values:
+            raise KeyError(f"no result for {method}/{metric}/{key}")
+        return sum(values) / len(values)
+
+
+def run(
+    config: ExperimentConfig,
+    *,
+    registry: Registry | None = None,
+    reporter: Reporter | None = None,
+) -> Results:
+    """Run ``config`` end to end and return its results (also written under its run dir)."""
+    resolved = resolve(config, registry or default())
+    cells = resolved.cells()  # validates targets before any compute
+    fabric = make_fabric(config.fabric)
+    fabric.launch()
+    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), reporter)
+    records: list[dict[str, Any]] = []
+    for cell in cells:
+        records.extend(runner.run_cell(cell))
+    run_dir = config.run_dir()
+    if fabric.is_global_zero:
+        write_run(run_dir, config, records)
+    return Results(records, run_dir, runner.events)
+
+
+def write_run(run_dir: Path, config: ExperimentConfig, records: list[dict[str, Any]]) -> None:
+    import json
+
+    atomic_write_json(run_dir / "config.json", config.model_dump(mode="json"))
+    lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+    atomic_write_bytes(run_dir / "results.jsonl", lines.encode())
+
+
+@dataclass
+class CellData:
+    """Tensors and helpers shared by the stages of one (dataset, model) pair."""
+
+    train: ImageTensors
+    test: ImageTensors
+    transform: BatchTransform
+    new_model: Callable[[], nn.Module]
+
+
+class Runner:
+    """Runs cells against a store; stateless between cells except for in-memory caches."""
+
+    def __init__(self, resolved: Resolved, fabric: Fabric, store: Store,
+                 reporter: Reporter | None) -> None:
+        self.r = resolved
+        self.config: ExperimentConfig = resolved.config
+        self.fabric = fabric
+        self.store = store
+        self.reporter = reporter
+        self.events: list[StageEvent] = []
+        self.fabric_id = identity(fabric, self.config.fabric)
+        self._datasets: dict[str, tuple[ImageTensors, ImageTensors, str]] = {}
+        self._hooks = resolved.registry.plugins.pm.hook
+
+    # -- stage bookkeeping ------------------------------------------------------------
+    def _stage(self, stage: str, cell: Cell | str, kind: str, payload: Mapping[str, Any],
+               compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]]
+               ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        key = hash_key(payload)
+        label = cell if isinstance(cell, str) else cell.label()
+        info = {"cell": label, "key": key, "kind": kind}
+        if self.fabric.is_global_zero:
+            self._hooks.supreme_stage_start(stage=stage, info=info)
+        start = time.perf_counter()
+        meta, tensors, reused = self.store.get_or_compute(
+            kind, key, compute, writer=self.fabric.is_global_zero
+        )
+        if self.fabric.world_size > 1:
+            self.fabric.barrier()
+        event = StageEvent(stage, label, reused, time.perf_counter() - start, key)
+        self.events.append(event)
+        if self.fabric.is_global_zero:
+            self._hooks.supreme_stage_end(stage=stage, info={**info, "reused": reused,
+                                                             "seconds": event.seconds})
+            if self.reporter is not None:
+                self.reporter(event)
+        return key, meta, tensors
+
+    # -- data ---------------------------------------------------------------------------
+    def dataset(self, name: str) -> tuple[ImageTensors, ImageTensors, str]:
+        if name not in self._datasets:
+            spec = self.r.datasets[name]
+            payload = {"stage": "dataset", "dataset": self.r.identity("datasets", name),
+                       "fingerprint": spec.fingerprint()}
+
+            def decode() -> tuple[dict[str, Any], dict[str, Any]]:
+                train, test = spec.load("train"), spec.load("test")
+                tensors = {"train_images": train.images, "train_labels": train.labels,
+                           "test_images": test.images, "test_labels": test.labels}
+                if train.fine_labels is not None and test.fine_labels is not None:
+                    tensors |= {"train_fine": train.fine_labels, "test_fine": test.fine_labels}
+                return {"dataset": name, "train": len(train), "test": len(test)}, tensors
+
+            key, _, t = self._stage("dataset", name, "datasets", payload, decode)
+            train = ImageTensors(t["train_images"], t["train_labels"], t.get("train_fine"))
+            test = ImageTensors(t["test_images"], t["test_labels"], t.get("test_fine"))
+            self._datasets[name] = (train, test, key)
+        return self._datasets[name]
+
+    def cell_data(self, cell: Cell) -> CellData:
+        spec, model_spec = self.r.datasets[cell.dataset], self.r.models[cell.model]
+        train, test, _ = self.dataset(cell.dataset)
+        mean, std = model_spec.norm_stats(spec)
+        size = model_spec.input_side(spec)
+        channels = getattr(model_spec, "in_channels", None) or spec.channels
+        transform = BatchTransform(tuple(mean), tuple(std), size, channels)
+
+        def new_model() -> nn.Module:
+            return model_spec.create(spec.num_classes, channels, size)
+
+        return CellData(train, test, transform, new_model)
+
+    def recipe(self, cell: Cell) -> Any:
+        spec, model_spec = self.r.datasets[cell.dataset], self.r.models[cell.model]
+        recipe = model_spec.recipe(spec).updated(**self.config.training.overrides())
+        if not spec.allow_hflip and recipe.augment.hflip:
+            recipe = recipe.updated(augment={**recipe.augment.model_dump(), "hflip": False})
+        return recipe
+
+    # -- the cell -------------------------------------------------------------------------
+    def run_cell(self, cell: Cell) -> list[dict[str, Any]]:
+        data = self.cell_data(cell)
+        recipe = self.recipe(cell)
+        dataset_id = {**self.r.identity("datasets", cell.dataset), "store": self.dataset(cell.dataset)[2]}
+        model_id = self.r.identity("models", cell.model)
+        common = {"dataset": dataset_id, "model": model_id, "recipe": recipe.model_dump(mode="json"),
+                  "fabric": self.fabric_id, "core": core_version()}
+
+        # M_o: shared by every cell with this dataset, model, recipe and training seed
+        def train_original() -> tuple[dict[str, Any], dict[str, Any]]:
+            seed_everything(cell.train_seed)
+            model = self.fabric.to_device(data.new_model())
+            start = time.perf_counter()
+            trained = fit(model, data.train, recipe, fabric=self.fabric, transform=data.transform,
+                          seed=cell.train_seed, description=f"train M_o s_t={cell.train_seed}")
+            synchronize(self.fabric)
+            return {"seconds": time.perf_counter() - start}, _cpu_state(trained)
+
+        train_key, _, original_state = self._stage(
+            "train M_o", f"{cell.dataset}/{cell.model} s_t={cell.train_seed}", "models",
+            {"stage": "train", **common, "seed": cell.train_seed}, train_original)
+
+        split = self.split(cell, dataset_id)
+        split_key = hash_key({"dataset": dataset_id, "scenario": cell.scenario,
+                              "target": cell.target, "seed": cell.unlearn_seed})
+        rows = self.unlearn_rows(cell, data, recipe, common, train_key, original_state, split)
+        return self.evaluate(cell, data, split, split_key, train_key, original_state, rows)
+
+    def split(self, cell: Cell, dataset_id: Mapping[str, Any]) -> Split:
+        spec = self.r.datasets[cell.dataset]
+        train, test, _ = self.dataset(cell.dataset)
+        built: list[Split] = []
+
+        def compute() -> tuple[dict[str, Any], dict[str, Any]]:
+            s = build_split(spec, train, test, cell.scenario, cell.target, cell.unlearn_seed)
+            built.append(s)
+            sizes = {k: len(v) for k, v in s.tensors().items()}
+            return {"forget_class": s.forget_class, "sizes": sizes}, s.tensors()
+
+        _, meta, tensors = self._stage(
+            "split", cell.label(), "splits",
+            {"stage": "split", "dataset": dataset_id, "scenario": cell.scenario,
+             "target": cell.target, "seed": cell.unlearn_seed}, compute)
+        return built[0] if built else from_tensors(cell.scenario, cell.target,
+                                                   meta["forget_class"], tensors)
+
+    # -- unlearning -------------------------------------------------------------------------
+    def needs_reference(self) -> bool:
+        return "retrain" in self.r.methods or self.r.needs("reference") or self.r.needs("timings")
+
+    def unlearn_rows(self, cell: Cell, data: CellData, recipe: Any, common: Mapping[str, Any],
+                     train_key: str, original_state: dict[str, Any], split: Split
+                     ) -> dict[str, Row]:
+        parts = split.materialise(data.train, data.test)
+        batch_size = self.config.unlearning.batch_size or (128 if cell.scenario == "random" else 64)
+        split_id = {"scenario": cell.scenario, "target": cell.target, "seed": cell.unlearn_seed,
+                    "sizes": {k: len(v) for k, v in split.tensors().items()}}
+
+        def unlearn_data(seed: int) -> UnlearnData:
+            import torch
+
+            original = self.fabric.to_device(self.load(data, original_state)).eval()
+            for p in original.parameters():
+                p.requires_grad_(False)
+            return UnlearnData(
+                forget=parts["forget_train"], retain=parts["retain_train"],
+                num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
+                forget_class=split.forget_class, original=original, new_model=data.new_model,
+                seed=seed, generator=torch.Generator().manual_seed(seed), batch_size=batch_size,
+                recipe=recipe, fabric=self.fabric, transform=data.transform,
+                dataset_name=cell.dataset, model_name=cell.model,
+                model_family=self.r.models[cell.model].family, cache=self.cache(train_key),
+            )
+
+        def run_method(method: UnlearningMethod) -> Callable[[], tuple[dict[str, Any], dict[str, Any]]]:
+            def compute() -> tuple[dict[str, Any], dict[str, Any]]:
+                seed_everything(cell.unlearn_seed)
+                udata = unlearn_data(cell.unlearn_seed)
+                model = self.fabric.to_device(self.load(data, original_state)).train()
+                with ResourceMonitor(self.fabric.device) as monitor:
+                    result = method.unlearn(model, udata, self.fabric)
+                # T_u: wall time of the call (accelerator-synchronised) minus untimed blocks,
+                # the maximum over ranks; resources combined over ranks
+                measured = gather_ranks(self.fabric, monitor.result())
+                return ({"seconds": measured["seconds"], "resources": measured},
+                        _cpu_state(unwrap(result)))
+            return compute
+
+        rows: dict[str, Row] = {"original": Row("original", train_key, original_state, 0.0, {})}
+        if self.needs_reference():
+            # M_r: the retrain row when asked for, else the same model for metrics' sake
+            retrain = self.r.methods.get("retrain") or Retrain()
+            key, meta, state = self._stage(
+                "retrain M_r", cell.label(), "models",
+                {"stage": "retrain", **common, "split": split_id, "seed": cell.unlearn_seed,
+                 "method": {"name": "retrain", "config": retrain.config.model_dump(mode="json")}},
+                run_method(retrain),
+            )
+            rows["retrain"] = Row("retrain", key, state, meta["seconds"], meta.get("resources", {}))
+        for name, method in self.r.methods.items():
+            if method.reference is not None:
+                continue
+            key, meta, state = self._stage(
+                f"unlearn {name}", cell.label(), "models",
+                {"stage": "unlearn", "original": train_key, "split": split_id,
+                 "method": self.r.identity("methods", name), "seed": cell.unlearn_seed,
+                 "batch_size": batch_size, "fabric": self.fabric_id},
+                run_method(method))
+            rows[name] = Row(name, key, state, meta["seconds"], meta.get("resources", {}))
+        return rows
+
+    def cache(self, train_key: str) -> Callable[..., dict[str, torch.Tensor]]:
+        """The store-backed cache handed to methods (keyed by M_o and the caller's key)."""
+        def cache(name: str, key: Mapping[str, Any], compute: Callable[[], dict[str, Any]]
+                  ) -> dict[str, Any]:
+            payload = {"stage": f"cache:{name}", "original": train_key, "key": dict(key)}
+            _, _, tensors = self._stage(f"cache {name}", name, "caches", payload,
+                                        lambda: ({"name": name}, compute()))
+            return tensors
+        return cache
+
+    def load(self, data: CellData, state: Mapping[str, Any]) -> nn.Module:
+        model = data.new_model()
+        model.load_state_dict(state)
+        return model
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def evaluate(self, cell: Cell, data: CellData, split: Split, split_key: str, train_key: str,
+                 original_state: dict[str, Any], rows: dict[str, Row]) -> list[dict[str, Any]]:
+        parts = split.materialise(data.train, data.test)
+        forward = Forward(self.fabric, data.transform, self.config.unlearning.eval_batch_size)
+        memo: dict[tuple[str, int, bool], Outputs] = {}
+        models: dict[str, nn.Module] = {}
+
+        def model_of(row: Row) -> nn.Module:
+            if row.key not in models:
+                models[row.key] = self.fabric.to_device(self.load(data, row.state)).eval()
+            return models[row.key]
+
+        def cached_forward(model: nn.Module, tensors: ImageTensors, features: bool) -> Outputs:
+            k = (str(id(model)), id(tensors), features)
+            if k not in memo:
+                memo[k] = forward(model, tensors, features)
+            return memo[k]
+
+        records: list[dict[str, Any]] = []
+        reference = rows.get("retrain")
+        shown = [name for name in self.config.methods if name in rows]
+        for name in shown:
+            row = rows[name]
+            context: EvalContext | None = None
+            for metric_name, metric in self.r.metrics.items():
+                payload = {
+                    "stage": "evaluate", "model": row.key, "split": split_key,
+                    "reference": reference.key if reference and "reference" in metric.needs else None,
+                    "original": train_key if "original" in metric.needs else None,
+                    "timings": "timings" in metric.needs and (row.seconds, reference and reference.seconds),
+                    "metric": self.r.identity("metrics", metric_name), "seed": cell.eval_seed,
+                    "eval_batch_size": self.config.unlearning.eval_batch_size,
+                    "fabric": self.fabric_id,
+                }
+
+                def compute(metric: Any = metric, row: Row = row) -> tuple[dict[str, Any], None]:
+                    nonlocal context
+                    if context is None:
+                        context = self._context(cell, split, row, reference, rows["original"],
+                                                parts, model_of, cached_forward, data)
+                    values = metric.compute(context)
+                    # a list keeps the metric's own key order (JSON objects get sorted)
+                    return {"values": [[k, float(v)] for k, v in values.items()]}, None
+
+                _, meta, _ = self._stage(f"evaluate {name}:{metric_name}", cell.label(),
+                                         "results", payload, compute)
+                for key, value in meta["values"]:
+                    records.append(self._record(cell, name, metric_name, key, value, row))
+        return records
+
+    def _context(self, cell: Cell, split: Split, row: Row, reference: Row | None, original: Row,
+                 parts: dict[str, ImageTensors], model_of: Callable[[Row], nn.Module],
+                 forward: Callable[..., Outputs], data: CellData) -> EvalContext:
+        models = {"unlearned": model_of(row), "original": model_of(original)}
+        if reference is not None:
+            models["reference"] = model_of(reference)
+        timings = {"unlearn_seconds": row.seconds}
+        if reference is not None:
+            timings["retrain_seconds"] = reference.seconds
+
+        def new_model() -> nn.Module:
+            seed_everything(cell.eval_seed)
+            return self.fabric.to_device(data.new_model()).eval()
+
+        return EvalContext(
+            method=row.name, models=models, splits=parts, forward=forward,
+            num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
+            forget_class=split.forget_class, seed=cell.eval_seed,
+            timings=timings, resources=row.resources, new_model=new_model,
+        )
+
+    def _record(self, cell: Cell, method: str, metric: str, key: str, value: float,
+                row: Row) -> dict[str, Any]:
+        return {
+            "experiment": self.config.name, **cell.as_dict(), "method": method, "metric": metric,
+            "key": key, "value": value, "artifact": row.key,
+            "provenance": {
+                "method": self.r.provenance("methods", method) if method in self.r.methods else {},
+                "metric": self.r.provenance("metrics", metric),
+                "dataset": self.r.provenance("datasets", cell.dataset),
+                "model": self.r.provenance("models", cell.model),
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Row:
+    """A model to evaluate: a method's M_u, or a reference row (M_o, M_r)."""
+
+    name: str
+    key: str
+    state: dict[str, Any]
+    seconds: float
+    resources: dict[str, float]
+
+
+def _cpu_state(model: nn.Module) -> dict[str, Any]:
+    return {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items()}

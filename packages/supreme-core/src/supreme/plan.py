@@ -1,0 +1,147 @@
+"""From an experiment config to a grid of cells, with the three-level seed protocol.
+
+A cell is (dataset, model, scenario, target, s_t, s_u, s_e). With I training seeds,
+J unlearning seeds per training seed and K evaluation seeds per unlearning seed:
+
+* ``paper`` protocol (default): s_u = (i−1)J + j and s_e = (i−1)JK + (j−1)K + k
+  (1-based i, j, k); the matched protocol J = K = 1 collapses to s_u = s_e = s_t.
+* ``sparse`` protocol (the reference scripts): s_u = s_t if J = 1 else 1000·s_t + (j−1);
+  s_e = s_u if K = 1 else 1000·s_u + (k−1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from supreme.config import ExperimentConfig, component_config
+from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
+from supreme.errors import ConfigError
+from supreme.registry import Registry, unknown
+
+
+@dataclass(frozen=True)
+class Cell:
+    dataset: str
+    model: str
+    scenario: str
+    target: str
+    train_seed: int
+    unlearn_seed: int
+    eval_seed: int
+
+    def label(self) -> str:
+        return (f"{self.dataset}/{self.model}/{self.scenario}:{self.target} "
+                f"s_t={self.train_seed} s_u={self.unlearn_seed} s_e={self.eval_seed}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def seed_triples(config: ExperimentConfig) -> Iterator[tuple[int, int, int]]:
+    seeds = config.seeds
+    J, K = seeds.unlearn_per_train, seeds.eval_per_unlearn
+    for i, s_t in enumerate(seeds.train, start=1):
+        for j in range(1, J + 1):
+            for k in range(1, K + 1):
+                if seeds.protocol == "sparse":
+                    s_u = s_t if J == 1 else 1000 * s_t + (j - 1)
+                    s_e = s_u if K == 1 else 1000 * s_u + (k - 1)
+                elif J == 1 and K == 1:
+                    s_u = s_e = s_t
+                else:
+                    s_u = (i - 1) * J + j
+                    s_e = (i - 1) * J * K + (j - 1) * K + k
+                yield s_t, s_u, s_e
+
+
+@dataclass
+class Resolved:
+    """The experiment with every component looked up and configured."""
+
+    config: ExperimentConfig
+    registry: Registry
+    datasets: dict[str, DatasetSpec]
+    models: dict[str, ModelSpec]
+    methods: dict[str, UnlearningMethod]
+    metrics: dict[str, Metric]
+
+    def provenance(self, kind: str, name: str) -> dict[str, str]:
+        return self.registry.entry(kind, name).provenance.as_dict()  # type: ignore[arg-type]
+
+    def identity(self, kind: str, name: str) -> dict[str, Any]:
+        """What identifies a configured component in store keys."""
+        instance = getattr(self, kind)[name]
+        entry = self.registry.entry(kind, name)  # type: ignore[arg-type]
+        return {
+            "name": name,
+            "config": instance.config.model_dump(mode="json"),
+            "distribution": entry.provenance.distribution,
+            "version": entry.provenance.version,
+        }
+
+    def needs(self, need: str) -> bool:
+        return any(need in m.needs for m in self.metrics.values())
+
+    def cells(self) -> list[Cell]:
+        cells = []
+        for dataset in self.config.datasets:
+            spec = self.datasets[dataset]
+            for model in self.config.models:
+                for scenario in self.config.scenarios:
+                    for target in targets(self.config, spec, scenario):
+                        for s_t, s_u, s_e in seed_triples(self.config):
+                            cells.append(Cell(dataset, model, scenario, target, s_t, s_u, s_e))
+        return cells
+
+
+def targets(config: ExperimentConfig, spec: DatasetSpec, scenario: str) -> list[str]:
+    from supreme.pipeline.split import check_target
+
+    chosen = list(config.targets.get(scenario) or spec.default_targets.get(scenario, ()))  # type: ignore[call-overload]
+    if not chosen:
+        raise ConfigError(
+            f"dataset {spec.name!r} has no default {scenario} targets",
+            f"Set them in the experiment: [targets] {scenario} = [...].",
+        )
+    for target in chosen:
+        check_target(spec, scenario, target)
+    return chosen
+
+
+def resolve(config: ExperimentConfig, registry: Registry) -> Resolved:
+    """Look up every named component and validate its configuration table."""
+    kinds = {"datasets": "dataset", "models": "model", "methods": "method", "metrics": "metric"}
+    built: dict[str, dict[str, Any]] = {}
+    for kind, table_name in kinds.items():
+        tables: dict[str, dict[str, Any]] = getattr(config, table_name)
+        for name in tables:
+            if name not in registry.entries[kind]:
+                error = unknown(table_name, name, registry.names(kind))  # type: ignore[arg-type]
+                raise ConfigError(f"[{table_name}.{name}]: {error.message}", error.hint)
+        built[kind] = {}
+        for name in getattr(config, kind):
+            cls = registry.get(kind, name)  # type: ignore[arg-type]
+            settings = component_config(cls, tables.get(name), f"{table_name}.{name}")
+            built[kind][name] = cls(settings)
+    resolved = Resolved(config, registry, built["datasets"], built["models"], built["methods"],
+                        built["metrics"])
+    _check_scenarios(resolved)
+    return resolved
+
+
+def _check_scenarios(resolved: Resolved) -> None:
+    for scenario in resolved.config.scenarios:
+        for name, spec in resolved.datasets.items():
+            if scenario not in spec.scenarios:
+                raise ConfigError(
+                    f"dataset {name!r} does not support the {scenario!r} scenario",
+                    f"It supports: {', '.join(spec.scenarios)}.",
+                )
+        for name, method in resolved.methods.items():
+            if scenario not in method.scenarios:
+                raise ConfigError(
+                    f"method {name!r} does not support the {scenario!r} scenario",
+                    f"Remove it from methods, or use: {', '.join(sorted(method.scenarios))}.",
+                )

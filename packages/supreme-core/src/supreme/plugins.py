@@ -1,0 +1,167 @@
+"""Plugin loading: our own loop over the ``supreme`` entry points, on top of pluggy.
+
+Rules (see docs/plugins.md):
+
+* the core registers its built-ins through the same hooks as everybody else;
+* ``SUPREME_LOAD_PLUGINS=a,b`` loads only the named plugins, ``SUPREME_DISABLE_PLUGINS=a,b``
+  skips the named ones (names are entry-point names or distribution names);
+* a plugin that fails to import, or whose hook raises, is skipped with a warning naming it,
+  its distribution and version and how to disable it; with ``strict=True``
+  (``--strict-plugins``) the failure is fatal;
+* hook implementations whose names match no hook (misspelt) are rejected at start-up.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from supreme import hookspecs
+from supreme.contracts.base import Provenance
+from supreme.errors import PluginError
+
+ENTRY_POINT_GROUP = hookspecs.PROJECT
+LOAD_ENV = "SUPREME_LOAD_PLUGINS"
+DISABLE_ENV = "SUPREME_DISABLE_PLUGINS"
+CORE_DISTRIBUTION = "supreme-core"
+
+
+class PluginWarning(UserWarning):
+    """A plugin was skipped; the message says which and how to silence it."""
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    plugin: str
+    distribution: str
+    version: str
+    error: str
+
+
+def _env_list(name: str) -> list[str] | None:
+    raw = os.environ.get(name)
+    if raw is None:
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def core_version() -> str:
+    try:
+        return metadata.version(CORE_DISTRIBUTION)
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+class PluginManager:
+    """Loads plugins and remembers where each came from."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.provenance: dict[str, Provenance] = {}
+        self.failures: list[LoadFailure] = []
+
+    # -- registration -------------------------------------------------------------
+    def register(self, plugin: Any, name: str, provenance: Provenance) -> None:
+        """Register a plugin object or module under ``name``."""
+        if self.pm.has_plugin(name) or name in self.provenance:
+            other = self.provenance.get(name)
+            where = f" (already provided by {other.distribution} {other.version})" if other else ""
+            raise PluginError(
+                f"two plugins are named {name!r}{where}",
+                "Rename one of them, or disable one with "
+                f"{DISABLE_ENV}={name}.",
+            )
+        self.pm.register(plugin, name=name)
+        self.provenance[name] = provenance
+        self.check_pending()
+
+    def check_pending(self) -> None:
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(
+                f"plugin {exc.plugin!r} implements a hook that does not exist: {exc}",
+                "Check the hook name against docs/plugins.md (every hook starts with "
+                "'supreme_').",
+            ) from exc
+
+    def fail(self, plugin: str, distribution: str, version: str, error: BaseException) -> None:
+        """Record a plugin failure: a warning, or a :class:`PluginError` when strict."""
+        detail = f"{type(error).__name__}: {error}"
+        self.failures.append(LoadFailure(plugin, distribution, version, detail))
+        message = f"plugin {plugin!r} from {distribution} {version} failed to load: {detail}"
+        hint = (
+            f"Disable it with {DISABLE_ENV}={plugin}, or fix or uninstall "
+            f"{distribution}; --strict-plugins makes this an error."
+        )
+        if self.strict:
+            raise PluginError(message, hint.replace("; --strict-plugins makes this an error.", "."))
+        warnings.warn(f"{message}\n{hint}", PluginWarning, stacklevel=2)
+
+    # -- loading ------------------------------------------------------------------
+    def load_builtins(self) -> None:
+        from supreme import builtins
+
+        self.register(builtins, "supreme", Provenance("supreme", CORE_DISTRIBUTION, core_version()))
+
+    def load_entry_points(self, entry_points: Iterable[metadata.EntryPoint] | None = None) -> None:
+        """Load every ``supreme`` entry point allowed by the environment variables."""
+        if entry_points is None:
+            entry_points = metadata.entry_points(group=ENTRY_POINT_GROUP)
+        only, disabled = _env_list(LOAD_ENV), _env_list(DISABLE_ENV) or []
+        for ep in sorted(entry_points, key=lambda e: e.name):
+            dist = ep.dist.name if ep.dist is not None else "unknown"
+            version = ep.dist.version if ep.dist is not None else "unknown"
+            names = {ep.name, dist}
+            if names & set(disabled) or (only is not None and not names & set(only)):
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                self.fail(ep.name, dist, version, exc)
+                continue
+            self.register(plugin, ep.name, Provenance(ep.name, dist, version))
+
+    def load_path(self, path: str | Path) -> ModuleType:
+        """Load an unpackaged plugin from a Python file (``--plugin path.py``)."""
+        path = Path(path)
+        if not path.is_file():
+            raise PluginError(
+                f"plugin file {str(path)!r} does not exist",
+                "Pass the path of a Python file that defines supreme_* hook functions.",
+            )
+        name = f"supreme_file_plugin_{path.stem}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise PluginError(f"cannot import {str(path)!r}", "Pass a .py file.")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            sys.modules.pop(name, None)
+            raise PluginError(
+                f"plugin file {str(path)!r} raised on import: {type(exc).__name__}: {exc}",
+                "Fix the file, or drop the --plugin option.",
+            ) from exc
+        self.register(module, path.stem, Provenance(path.stem, str(path), "file"))
+        return module
+
+    def plugins(self) -> list[tuple[str, Any, Provenance]]:
+        return [(n, p, self.provenance[n]) for n, p in self.pm.list_name_plugin()]
+
+    def hookimpls(self, hook: str) -> list[pluggy.HookImpl]:
+        return list(getattr(self.pm.hook, hook).get_hookimpls())

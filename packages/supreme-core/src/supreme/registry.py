@@ -1,0 +1,188 @@
+"""A typed facade over the registration hooks: the only module that calls them.
+
+>>> from supreme import registry
+>>> registry.get_method("finetune")            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
+from supreme.contracts.base import Component, Provenance
+from supreme.errors import PluginError, UnknownComponentError
+from supreme.plugins import PluginManager
+
+Kind = Literal["methods", "metrics", "datasets", "models"]
+KINDS: tuple[Kind, ...] = ("methods", "metrics", "datasets", "models")
+BASES: dict[str, type[Component]] = {
+    "methods": UnlearningMethod,
+    "metrics": Metric,
+    "datasets": DatasetSpec,
+    "models": ModelSpec,
+}
+SINGULAR = {"methods": "method", "metrics": "metric", "datasets": "dataset", "models": "model"}
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+C = TypeVar("C", bound=Component)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One registered component: its class and where it came from."""
+
+    kind: str
+    name: str
+    cls: type[Component]
+    provenance: Provenance
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": SINGULAR[self.kind],
+            "name": self.name,
+            "description": self.cls.describe(),
+            **self.provenance.as_dict(),
+        }
+
+
+class Registry:
+    """Every component that the loaded plugins register, by kind and name."""
+
+    def __init__(self, plugins: PluginManager) -> None:
+        self.plugins = plugins
+        self.entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+        for kind in KINDS:
+            self._collect(kind)
+
+    def _collect(self, kind: Kind) -> None:
+        base = BASES[kind]
+        for impl in self.plugins.hookimpls(f"supreme_register_{kind}"):
+            provenance = self.plugins.provenance[impl.plugin_name]
+            try:
+                classes = list(impl.function() or ())
+                for cls in classes:
+                    _check_component(cls, base, kind, provenance)
+            except PluginError:
+                raise
+            except Exception as exc:
+                self.plugins.fail(impl.plugin_name, provenance.distribution, provenance.version, exc)
+                continue
+            for cls in classes:
+                self._add(kind, cls, provenance)
+
+    def _add(self, kind: Kind, cls: type[Component], provenance: Provenance) -> None:
+        existing = self.entries[kind].get(cls.name)
+        if existing is not None:
+            raise PluginError(
+                f"two plugins register the {SINGULAR[kind]} {cls.name!r}: "
+                f"{_who(existing.provenance)} and {_who(provenance)}",
+                "Uninstall or disable one of them "
+                f"(SUPREME_DISABLE_PLUGINS={provenance.plugin}).",
+            )
+        self.entries[kind][cls.name] = Entry(kind, cls.name, cls, provenance)
+
+    # -- lookup ---------------------------------------------------------------------
+    def names(self, kind: Kind) -> list[str]:
+        return sorted(self.entries[kind])
+
+    def entry(self, kind: Kind, name: str) -> Entry:
+        try:
+            return self.entries[kind][name]
+        except KeyError:
+            raise unknown(kind, name, self.names(kind)) from None
+
+    def get(self, kind: Kind, name: str) -> type[Component]:
+        return self.entry(kind, name).cls
+
+    def list(self, kind: Kind) -> list[Entry]:
+        return [self.entries[kind][n] for n in self.names(kind)]
+
+
+def unknown(kind: str, name: str, known: Sequence[str]) -> UnknownComponentError:
+    """The error for a name no plugin provides, with the closest match suggested."""
+    what = SINGULAR.get(kind, kind)
+    close = difflib.get_close_matches(name, known, n=1)
+    suggestion = f"Did you mean {close[0]!r}? " if close else ""
+    listing = ", ".join(known) if known else "none installed"
+    return UnknownComponentError(
+        f"unknown {what} {name!r}",
+        f"{suggestion}Known {kind}: {listing} (see `supreme list {kind}`; "
+        "a missing plugin may need `pip install`).",
+    )
+
+
+def _who(p: Provenance) -> str:
+    return f"plugin {p.plugin!r} ({p.distribution} {p.version})"
+
+
+def _check_component(cls: Any, base: type[Component], kind: str, p: Provenance) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, base)):
+        raise TypeError(
+            f"supreme_register_{kind} returned {cls!r}, which is not a {base.__name__} subclass"
+        )
+    if not NAME_PATTERN.match(getattr(cls, "name", "") or ""):
+        raise TypeError(
+            f"{cls.__name__}.name = {cls.name!r} is not a valid name "
+            "(lowercase letters, digits and underscores, starting with a letter)"
+        )
+
+
+# -- the process-wide default registry (what the CLI and the Python API use) ----------
+_state: dict[str, Any] = {"registry": None, "strict": False, "paths": [], "runtime": []}
+
+
+def configure(*, strict: bool = False, paths: Iterable[str | Path] = ()) -> None:
+    """Set loading options for the default registry and forget any loaded one."""
+    _state.update(strict=strict, paths=list(paths), registry=None)
+
+
+def register_plugin(plugin: Any, name: str | None = None) -> None:
+    """Register a plugin object or module at run time (the notebook form of an entry point)."""
+    plugin_name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+    _state["runtime"].append((plugin, plugin_name))
+    _state["registry"] = None
+
+
+def reset() -> None:
+    """Forget runtime plugins and options (used by tests)."""
+    _state.update(registry=None, strict=False, paths=[], runtime=[])
+
+
+def default() -> Registry:
+    """The registry built from built-ins, entry points, ``--plugin`` files and runtime plugins."""
+    if _state["registry"] is None:
+        plugins = PluginManager(strict=_state["strict"])
+        plugins.load_builtins()
+        plugins.load_entry_points()
+        for path in _state["paths"]:
+            plugins.load_path(path)
+        for plugin, name in _state["runtime"]:
+            plugins.register(plugin, name, Provenance(name, "<runtime>", "-"))
+        _state["registry"] = Registry(plugins)
+    return _state["registry"]
+
+
+def get_method(name: str) -> type[UnlearningMethod]:
+    return default().get("methods", name)  # type: ignore[return-value]
+
+
+def get_metric(name: str) -> type[Metric]:
+    return default().get("metrics", name)  # type: ignore[return-value]
+
+
+def get_dataset(name: str) -> type[DatasetSpec]:
+    return default().get("datasets", name)  # type: ignore[return-value]
+
+
+def get_model(name: str) -> type[ModelSpec]:
+    return default().get("models", name)  # type: ignore[return-value]
+
+
+def list_components(kind: Kind) -> list[Entry]:
+    if kind not in KINDS:
+        raise unknown("kind", kind, KINDS)
+    return default().list(kind)

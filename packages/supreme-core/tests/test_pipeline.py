@@ -1,0 +1,111 @@
+"""End-to-end runs on the toy plugin: results, reuse, recomputation, determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import supreme
+from supreme.errors import ConfigError
+from supreme.store import META, PAYLOAD, StoreWarning
+
+
+def run(settings: dict[str, Any], **changes: Any) -> supreme.Results:
+    return supreme.run(supreme.load_config(data={**settings, **changes}))
+
+
+def test_a_run_produces_every_record_and_writes_them(toy_experiment: dict[str, Any]) -> None:
+    results = run(toy_experiment)
+    methods = {r["method"] for r in results.records}
+    assert methods == {"original", "retrain", "toy_ascent"}
+    # 3 rows x (3 accuracy keys + 1 gap key)
+    assert len(results.records) == 12
+    # the retrained model never saw class "b": it cannot predict it
+    assert results.mean("retrain", "toy_accuracy", "forget_test") == 0.0
+    assert results.mean("retrain", "toy_gap", "test") == 0.0  # compared with itself
+    assert results.mean("original", "toy_gap", "test") > 0.0
+    written = [json.loads(line) for line in (results.run_dir / "results.jsonl").read_text().splitlines()]
+    assert written == json.loads(json.dumps(results.records))
+    record = written[0]
+    assert record["provenance"]["dataset"]["distribution"] == "<runtime>"
+    assert record["provenance"]["method"]["distribution"] == "supreme-core"
+
+
+def test_a_rerun_reuses_every_stage_and_gives_identical_results(
+    toy_experiment: dict[str, Any],
+) -> None:
+    first = run(toy_experiment)
+    assert not any(e.reused for e in first.events)
+    again = run(toy_experiment)
+    assert again.events and all(e.reused for e in again.events)
+    assert again.records == first.records
+
+
+def test_a_deleted_artifact_is_recomputed_and_nothing_else(toy_experiment: dict[str, Any]) -> None:
+    first = run(toy_experiment)
+    retrain = next(e for e in first.events if e.stage == "retrain M_r")
+    shutil.rmtree(Path(toy_experiment["output_dir"]) / "store" / "models" / retrain.key)
+    again = run(toy_experiment)
+    recomputed = [e.stage for e in again.events if not e.reused]
+    assert recomputed == ["retrain M_r"]
+    assert again.records == first.records  # deterministic on CPU
+
+
+def test_a_corrupted_checkpoint_is_detected_and_recomputed(toy_experiment: dict[str, Any]) -> None:
+    first = run(toy_experiment)
+    train = next(e for e in first.events if e.stage == "train M_o")
+    payload = Path(toy_experiment["output_dir"]) / "store" / "models" / train.key / PAYLOAD
+    payload.write_bytes(payload.read_bytes()[:-100])
+    with pytest.warns(StoreWarning, match=f"artifact models/{train.key} is corrupted"):
+        again = run(toy_experiment)
+    assert [e.stage for e in again.events if not e.reused] == ["train M_o"]
+    assert again.records == first.records
+
+
+def test_a_changed_method_config_recomputes_only_that_method(toy_experiment: dict[str, Any]) -> None:
+    run(toy_experiment)
+    again = run(toy_experiment, method={"toy_ascent": {"lr": 0.5}})
+    recomputed = {e.stage for e in again.events if not e.reused}
+    assert recomputed == {"unlearn toy_ascent", "evaluate toy_ascent:toy_accuracy",
+                          "evaluate toy_ascent:toy_gap"}
+
+
+def test_the_reference_is_trained_only_when_needed(toy_experiment: dict[str, Any]) -> None:
+    results = run(toy_experiment, methods=["original", "toy_ascent"], metrics=["toy_accuracy"])
+    assert "retrain M_r" not in {e.stage for e in results.events}
+    results = run(toy_experiment, methods=["toy_ascent"], metrics=["toy_gap"])
+    assert "retrain M_r" in {e.stage for e in results.events}
+    assert {r["method"] for r in results.records} == {"toy_ascent"}
+
+
+def test_subclass_scenario_forgets_one_fine_class(toy_experiment: dict[str, Any]) -> None:
+    results = run(toy_experiment, datasets=["toy_fine"], scenarios=["subclass"],
+                  methods=["retrain"], metrics=["toy_accuracy"])
+    split = next(e for e in results.events if e.stage == "split")
+    meta = json.loads((Path(toy_experiment["output_dir"]) / "store" / "splits" / split.key / META)
+                      .read_text())
+    # fine class "c" (12 train, 4 test images) belongs to coarse class 1
+    assert meta["forget_class"] == 1
+    assert meta["sizes"] == {"forget_train": 12, "retain_train": 84, "forget_test": 4,
+                             "retain_test": 28}
+
+
+def test_unknown_target_and_unsupported_scenario_fail_before_compute(
+    toy_experiment: dict[str, Any],
+) -> None:
+    with pytest.raises(ConfigError, match="forget target 'z' is not a class of this dataset"):
+        run(toy_experiment, targets={"fullclass": ["z"]})
+    with pytest.raises(ConfigError, match="dataset 'toy' does not support the 'subclass' scenario"):
+        run(toy_experiment, scenarios=["subclass"])
+    assert not (Path(toy_experiment["output_dir"]) / "store" / "models").exists()
+
+
+def test_a_bad_component_table_names_the_field(toy_experiment: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="method.toy_ascent.learning_rate: unknown key"):
+        run(toy_experiment, method={"toy_ascent": {"learning_rate": 1}})
+    with pytest.raises(ConfigError, match=r"\[metric.toy_acc\]: unknown metric 'toy_acc'"):
+        run(toy_experiment, metric={"toy_acc": {}})

@@ -1,0 +1,61 @@
+"""The embedded default experiment, end to end, with every real package."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import supreme
+
+pytestmark = pytest.mark.slow
+
+
+def test_default_experiment_results_make_sense(default_run: supreme.Results) -> None:
+    acc = {m: {k: default_run.mean(m, "accuracy", k) for k in ("forget_test", "retain_test")}
+           for m in ("original", "retrain", "finetune")}
+    # M_o knows the forgotten digit; M_r never saw it
+    assert acc["original"]["forget_test"] > 90
+    assert acc["retrain"]["forget_test"] < 5
+    # M_r loses nothing on the other digits
+    assert abs(acc["retrain"]["retain_test"] - acc["original"]["retain_test"]) < 5
+    # fine-tuning on D_r moves towards M_r without reaching it
+    assert acc["retrain"]["forget_test"] <= acc["finetune"]["forget_test"] <= acc["original"]["forget_test"]
+    assert acc["finetune"]["retain_test"] > 90
+    # loss on the forget set: retrain is the most surprised
+    assert default_run.mean("retrain", "loss", "forget_test") > default_run.mean(
+        "original", "loss", "forget_test")
+    records = default_run.records
+    assert {r["metric"] for r in records} == {"accuracy", "loss"}
+    assert {r["method"] for r in records} == {"original", "retrain", "finetune"}
+    prov = next(r for r in records if r["method"] == "finetune")["provenance"]
+    assert prov["method"]["distribution"] == "supreme-methods"
+    assert prov["metric"]["distribution"] == "supreme-metrics"
+    assert prov["dataset"]["distribution"] == "supreme-vision"
+
+
+def test_the_cli_rerun_reuses_every_stage_and_prints_the_same_results(
+    default_run: supreme.Results, default_dir: Path
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "supreme", "run", "--json", "--set", f'output_dir="{default_dir}"'],
+        capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    stage_lines = [line for line in done.stderr.splitlines() if "s_t=" in line or "digits" in line]
+    assert stage_lines and all("reused" in line for line in stage_lines)
+    assert json.loads(done.stdout)["records"] == json.loads(json.dumps(default_run.records))
+
+
+def test_the_example_plugin_runs_on_the_same_original_model(default_dir: Path) -> None:
+    results = supreme.run(supreme.load_config(overrides=[
+        f'output_dir="{default_dir}"', 'methods=["original","hello_forget"]']))
+    computed = {e.stage for e in results.events if not e.reused}
+    assert "train M_o" not in computed  # shared with the default run through the store
+    assert "unlearn hello_forget" in computed
+    assert results.mean("hello_forget", "accuracy", "forget_test") == 0.0
+    assert results.mean("hello_forget", "accuracy", "retain_test") > 90
+    prov = next(r for r in results.records if r["method"] == "hello_forget")["provenance"]
+    assert prov["method"] == {"plugin": "hello", "distribution": "supreme-hello", "version": "0.1.0"}
