@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 import torch
-
 from supreme import registry
 from supreme.testing import tiny_transform
 from supreme.testing.methods import check_method, tiny_original, tiny_unlearn_data

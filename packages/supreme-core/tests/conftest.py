@@ -12,7 +12,6 @@ HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
 import toyplugin  # noqa: E402
-
 from supreme import registry  # noqa: E402
 
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from supreme.cli.main import main, split_global_options
 
 TOY = str(Path(__file__).parent / "toyplugin.py")

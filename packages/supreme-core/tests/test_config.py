@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from supreme.config import ExperimentConfig, load_config, parse_override
 from supreme.errors import ConfigError
 

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import typer
-
 import supreme
+import typer
 from supreme import hookspecs, registry
 
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction)

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import supreme
 from supreme.errors import ConfigError
 from supreme.store import META, PAYLOAD, StoreWarning

@@ -8,7 +8,6 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from supreme import registry
 from supreme.errors import PluginError, UnknownComponentError
 from supreme.plugins import PluginManager, PluginWarning

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from supreme.errors import ConfigError
 from supreme.pipeline.split import build_split, parse_amount
 from supreme.testing import synthetic_images
-
 from toyplugin import Toy, ToyFine
 
 

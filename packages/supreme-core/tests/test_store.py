@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from supreme.errors import StoreError
 from supreme.store import META, PAYLOAD, Store, hash_key
 

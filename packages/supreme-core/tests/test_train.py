@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 from types import SimpleNamespace
 
 import pytest
 import torch
-
 from supreme.contracts import Augment, Recipe
 from supreme.pipeline.data import BatchTransform, TensorLoader, augment_batch
 from supreme.pipeline.train import fit, learning_rate
@@ -27,7 +27,7 @@ def test_cosine_schedule_never_reaches_zero_during_training() -> None:
     recipe = Recipe(lr=5e-5, epochs=8, warmup_epochs=1, schedule="cosine", optimizer="adamw")
     rates = [learning_rate(recipe, e, 0, 1) for e in range(2, 9)]
     assert rates[0] == pytest.approx(5e-5)
-    assert all(a > b for a, b in zip(rates, rates[1:]))
+    assert all(a > b for a, b in itertools.pairwise(rates))
     assert rates[-1] > 0
 
 

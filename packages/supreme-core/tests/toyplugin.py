@@ -10,7 +10,6 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-
 from supreme import hookimpl
 from supreme.contracts import (
     ComponentConfig,

@@ -15,15 +15,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pydantic import Field
-
 from supreme import hookimpl
 from supreme.contracts import ComponentConfig, UnlearningMethod
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
-    from torch import nn
-
     from supreme.contracts import UnlearnData
+    from torch import nn
 
 __version__ = "0.1.0"
 

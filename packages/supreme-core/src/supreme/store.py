@@ -113,7 +113,9 @@ class Store:
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise StoreError(f"artifact {kind}/{key} has no payload ({exc})", "It will be recomputed.") from exc
+            raise StoreError(
+                f"artifact {kind}/{key} has no payload ({exc})", "It will be recomputed."
+            ) from exc
         if hashlib.sha256(data).hexdigest() != meta["sha256"]:
             raise StoreError(
                 f"artifact {kind}/{key} is corrupted (checksum mismatch)", "It will be recomputed."

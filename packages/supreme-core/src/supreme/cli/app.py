@@ -6,7 +6,7 @@ import enum
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -46,17 +46,17 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
         strict_plugins: Annotated[bool, typer.Option(
             "--strict-plugins", help="Fail when a plugin cannot be loaded.")] = False,
-        plugin: Annotated[Optional[list[Path]], typer.Option(  # noqa: UP007
+        plugin: Annotated[list[Path] | None, typer.Option(
             "--plugin", help="Load a plugin from a .py file (repeatable).")] = None,
     ) -> None:
         """Global options may also be given after the command."""
 
     @app.command()
     def run(
-        config: Annotated[Optional[Path], CONFIG_ARG] = None,  # noqa: UP007
-        set_: Annotated[Optional[list[str]], SET_OPTION] = None,  # noqa: UP007
+        config: Annotated[Path | None, CONFIG_ARG] = None,
+        set_: Annotated[list[str] | None, SET_OPTION] = None,
         as_json: Annotated[bool, JSON_OPTION] = False,
-        progress: Annotated[Optional[bool], typer.Option(  # noqa: UP007
+        progress: Annotated[bool | None, typer.Option(
             "--progress/--no-progress", help="Progress bars (default: on a terminal).",
             show_default=False)] = None,
     ) -> None:

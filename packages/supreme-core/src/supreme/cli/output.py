@@ -9,9 +9,9 @@ from typing import Any
 
 
 def _console(stderr: bool = False) -> Any:
-    from rich.console import Console
-
     import sys
+
+    from rich.console import Console
 
     stream = sys.stderr if stderr else sys.stdout
     # not a terminal (logs, CI): wide enough that tables are never truncated

@@ -10,6 +10,7 @@ from torch import nn
 from supreme.contracts.data import ImageTensors
 from supreme.contracts.evaluation import Outputs
 from supreme.pipeline.data import BatchTransform, TensorLoader
+from supreme.progress import track
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
@@ -53,9 +54,11 @@ class Forward:
         logits = []
         try:
             loader = TensorLoader(shard, self.batch_size, transform=self.transform)
-            for x, _ in loader:
-                with fabric.autocast():
-                    logits.append(model(x.to(fabric.device)).float())
+            with track(len(loader), "evaluate") as advance:
+                for x, _ in loader:
+                    with fabric.autocast():
+                        logits.append(model(x.to(fabric.device)).float())
+                    advance(1)
         finally:
             if hook is not None:
                 hook.remove()

@@ -9,7 +9,6 @@ from one cached forward pass per (model, split).
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -88,6 +87,10 @@ def run(
     cells = resolved.cells()  # validates targets before any compute
     fabric = make_fabric(config.fabric)
     fabric.launch()
+    if not fabric.is_global_zero:
+        from supreme import progress
+
+        progress.enable(False)  # one set of progress bars, from rank 0
     runner = Runner(resolved, fabric, Store(config.output_dir / "store"), reporter)
     records: list[dict[str, Any]] = []
     for cell in cells:

@@ -51,8 +51,7 @@ def check_dataset(
     fingerprint = spec.fingerprint()
     if not isinstance(fingerprint, str) or fingerprint != spec.fingerprint():
         raise _fail(
-            f"{spec.name}: fingerprint() must return the same string on every call, got "
-            f"{fingerprint!r}",
+            f"{spec.name}: fingerprint() must return the same string on every call, got {fingerprint!r}",
             "derive it from the source files' names, sizes and modification times (or a "
             "constant for shipped data), never from the clock or a random number",
         )

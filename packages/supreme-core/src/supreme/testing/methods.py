@@ -60,9 +60,9 @@ def tiny_original(
     train = tiny_dataset(scenario, seed)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        model = TinyNet(NUM_CLASSES)
-    model = fit(model, train, tiny_recipe(epochs=10, lr=0.1), fabric=fabric, transform=tiny_transform(),
-                seed=seed, augment=False, description="train tiny M_o")
+        untrained = TinyNet(NUM_CLASSES)
+    model = fit(untrained, train, tiny_recipe(epochs=10, lr=0.1), fabric=fabric,
+                transform=tiny_transform(), seed=seed, augment=False, description="train tiny M_o")
     return model, train
 
 
