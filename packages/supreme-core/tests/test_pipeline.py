@@ -108,3 +108,19 @@ def test_a_bad_component_table_names_the_field(toy_experiment: dict[str, Any]) -
         run(toy_experiment, method={"toy_ascent": {"learning_rate": 1}})
     with pytest.raises(ConfigError, match=r"\[metric.toy_acc\]: unknown metric 'toy_acc'"):
         run(toy_experiment, metric={"toy_acc": {}})
+
+
+def test_splits_are_exported_for_audit(toy_experiment: dict[str, Any]) -> None:
+    results = run(toy_experiment, methods=["original"], metrics=["toy_accuracy"])
+    directory = results.run_dir / "splits"
+    rows = (directory / "toy-fullclass-b-s0.csv").read_text().splitlines()
+    assert rows[0] == "part,index,label,fine_label"
+    parts: dict[str, list[str]] = {}
+    for row in rows[1:]:
+        part, _, label, _ = row.split(",")
+        parts.setdefault(part, []).append(label)
+    assert {p: len(v) for p, v in parts.items()} == {
+        "forget_train": 24, "retain_train": 72, "forget_test": 8, "retain_test": 24}
+    assert set(parts["forget_train"]) == {"1"} and "1" not in set(parts["retain_test"])
+    counts = json.loads((directory / "toy-fullclass-b-s0.counts.json").read_text())
+    assert counts["retain_train"] == {"0": 24, "2": 24, "3": 24}

@@ -89,8 +89,10 @@ class TensorLoader:
     """Batches ``(x, y)`` of an :class:`ImageTensors`, split across Fabric ranks.
 
     Every rank draws the same permutation (from ``seed``) and takes its share of each
-    global batch, so the global batch size is preserved whatever the number of processes
-    and no sample is duplicated. Batches are preprocessed on the Fabric device.
+    global batch, so the global batch size is preserved whatever the number of processes;
+    the last batch is padded by wrapping so every rank takes the same number of steps.
+    Batches are preprocessed on the Fabric device. Without a ``fabric`` the loader is
+    rank-local: it serves all of ``tensors``, unpadded, on ``device``.
     """
 
     def __init__(
@@ -104,6 +106,7 @@ class TensorLoader:
         seed: int = 0,
         augment: Augment | None = None,
         drop_last: bool = False,
+        device: torch.device | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -115,7 +118,8 @@ class TensorLoader:
         self.drop_last = drop_last
         self.rank = fabric.global_rank if fabric is not None else 0
         self.world = fabric.world_size if fabric is not None else 1
-        self.device = fabric.device if fabric is not None else torch.device("cpu")
+        # without a Fabric the loader is rank-local (no split across ranks, no padding)
+        self.device = device or (fabric.device if fabric is not None else torch.device("cpu"))
         self._order = torch.Generator().manual_seed(seed)
         self._augment_rng = torch.Generator().manual_seed(seed + 7919 * (self.rank + 1))
 

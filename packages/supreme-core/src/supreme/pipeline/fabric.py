@@ -62,3 +62,19 @@ def synchronize(fabric: Fabric) -> None:
 
     if fabric.device.type == "cuda":
         torch.cuda.synchronize(fabric.device)
+
+
+def share_cpu_threads(fabric: Fabric, num_nodes: int) -> None:
+    """Give each local CPU process its share of the cores.
+
+    Several processes each running torch's default thread pool on the same cores
+    oversubscribe them, and OpenMP's busy-waiting then makes everything several times
+    slower; one share per process avoids that.
+    """
+    import os
+
+    import torch
+
+    local = max(1, fabric.world_size // max(1, num_nodes))
+    if fabric.device.type == "cpu" and local > 1:
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local))

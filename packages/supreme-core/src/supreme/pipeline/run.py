@@ -20,7 +20,13 @@ from supreme.config import ExperimentConfig
 from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
-from supreme.pipeline.fabric import identity, make_fabric, seed_everything, synchronize
+from supreme.pipeline.fabric import (
+    identity,
+    make_fabric,
+    seed_everything,
+    share_cpu_threads,
+    synchronize,
+)
 from supreme.pipeline.resources import ResourceMonitor, gather_ranks
 from supreme.pipeline.split import Split, build_split, from_tensors
 from supreme.pipeline.train import fit, unwrap
@@ -87,6 +93,7 @@ def run(
     cells = resolved.cells()  # validates targets before any compute
     fabric = make_fabric(config.fabric)
     fabric.launch()
+    share_cpu_threads(fabric, config.fabric.num_nodes)
     if not fabric.is_global_zero:
         from supreme import progress
 
@@ -222,13 +229,11 @@ class Runner:
             "train M_o", f"{cell.dataset}/{cell.model} s_t={cell.train_seed}", "models",
             {"stage": "train", **common, "seed": cell.train_seed}, train_original)
 
-        split = self.split(cell, dataset_id)
-        split_key = hash_key({"dataset": dataset_id, "scenario": cell.scenario,
-                              "target": cell.target, "seed": cell.unlearn_seed})
+        split_key, split = self.split(cell, dataset_id)
         rows = self.unlearn_rows(cell, data, recipe, common, train_key, original_state, split)
         return self.evaluate(cell, data, split, split_key, train_key, original_state, rows)
 
-    def split(self, cell: Cell, dataset_id: Mapping[str, Any]) -> Split:
+    def split(self, cell: Cell, dataset_id: Mapping[str, Any]) -> tuple[str, Split]:
         spec = self.r.datasets[cell.dataset]
         train, test, _ = self.dataset(cell.dataset)
         built: list[Split] = []
@@ -239,12 +244,15 @@ class Runner:
             sizes = {k: len(v) for k, v in s.tensors().items()}
             return {"forget_class": s.forget_class, "sizes": sizes}, s.tensors()
 
-        _, meta, tensors = self._stage(
+        key, meta, tensors = self._stage(
             "split", cell.label(), "splits",
             {"stage": "split", "dataset": dataset_id, "scenario": cell.scenario,
              "target": cell.target, "seed": cell.unlearn_seed}, compute)
-        return built[0] if built else from_tensors(cell.scenario, cell.target,
-                                                   meta["forget_class"], tensors)
+        split = built[0] if built else from_tensors(cell.scenario, cell.target,
+                                                    meta["forget_class"], tensors)
+        if self.fabric.is_global_zero:
+            export_split(self.config.run_dir() / "splits", cell, split, train, test)
+        return key, split
 
     # -- unlearning -------------------------------------------------------------------------
     def needs_reference(self) -> bool:
@@ -410,6 +418,35 @@ class Runner:
                 "model": self.r.provenance("models", cell.model),
             },
         }
+
+
+def export_split(directory: Path, cell: Cell, split: Split, train: ImageTensors,
+                 test: ImageTensors) -> Path:
+    """Write a split as CSV (part, index, label[, fine_label]) plus per-class counts, for audit.
+
+    ``index`` refers to the dataset's train set for ``forget_train``/``retain_train`` (and
+    ``forget_test`` in the random scenario), to its test set otherwise.
+    """
+    import json
+    import re
+
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", f"{cell.dataset}-{cell.scenario}-{cell.target}"
+                  f"-s{cell.unlearn_seed}")
+    rows = ["part,index,label,fine_label"]
+    counts: dict[str, dict[str, int]] = {}
+    for part, indices in split.tensors().items():
+        from_train = part.endswith("_train") or (part == "forget_test" and split.forget_test_from_train)
+        base = train if from_train else test
+        labels = base.labels[indices].tolist()
+        fine = base.fine_labels[indices].tolist() if base.fine_labels is not None else [""] * len(labels)
+        rows += [f"{part},{i},{y},{f}" for i, y, f in zip(indices.tolist(), labels, fine, strict=True)]
+        per_class: dict[str, int] = {}
+        for y in labels:
+            per_class[str(y)] = per_class.get(str(y), 0) + 1
+        counts[part] = dict(sorted(per_class.items(), key=lambda kv: int(kv[0])))
+    atomic_write_bytes(directory / f"{name}.csv", ("\n".join(rows) + "\n").encode())
+    atomic_write_bytes(directory / f"{name}.counts.json", json.dumps(counts, indent=2).encode())
+    return directory / f"{name}.csv"
 
 
 @dataclass(frozen=True)
