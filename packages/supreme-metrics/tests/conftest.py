@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import pytest
 import torch
 from supreme.contracts import EvalContext, ImageTensors, Outputs
 from torch import nn
+
+# --import-mode=importlib does not put this folder on sys.path; spawned workers need it.
+sys.path.insert(0, str(Path(__file__).parent))
 
 Table = Mapping[tuple[str, str], tuple[torch.Tensor, torch.Tensor]]
 

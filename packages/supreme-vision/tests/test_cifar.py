@@ -37,7 +37,7 @@ def test_cifar100_uses_fine_labels(cifar_root: Path) -> None:
     test = Cifar100(Cifar100.Config(root=cifar_root)).load("test")
     stored = raw(cifar_root / "cifar-100-python" / "test")
     assert test.labels.tolist() == stored[b"fine_labels"]
-    assert Cifar100.class_names.index("rocket") == 69  # the reference's id (spec §2.3)
+    assert Cifar100.class_names.index("rocket") == 69  # the reference's id (reference §2.3)
 
 
 def test_cifar20_keeps_fine_labels_and_maps_them_to_coarse(cifar_root: Path) -> None:
@@ -47,7 +47,7 @@ def test_cifar20_keeps_fine_labels_and_maps_them_to_coarse(cifar_root: Path) -> 
     assert torch.equal(torch.tensor(COARSE_OF_FINE)[train.fine_labels], train.labels)
     assert spec.num_classes == 20 and spec.scenarios == ("fullclass", "subclass", "random")
     # the reference's subclass targets land in its superclass ids: rocket->19, mushroom->4,
-    # baby->14, lamp->5, sea->10 (spec §2.3)
+    # baby->14, lamp->5, sea->10 (reference §2.3)
     coarse = [COARSE_OF_FINE[CIFAR100_FINE.index(t)] for t in spec.default_targets["subclass"]]
     assert coarse == [19, 4, 14, 5, 10]
     assert [spec.class_id(t) for t in spec.default_targets["fullclass"]] == [19, 4, 14, 5, 10]

@@ -40,7 +40,7 @@ def stratified_test_mask(labels: np.ndarray, test_fraction: float, seed: int) ->
     """Boolean test mask: a seeded ``test_fraction`` of each class (at least one when n_c > 1).
 
     Each class keeps ``floor((1 - test_fraction) * n_c)`` training images, as the reference's
-    Caltech-101 split does (spec §2.1), but which images are held out is drawn from
+    Caltech-101 split does (reference §2.1), but which images are held out is drawn from
     ``numpy.random.RandomState(seed)`` (whose stream NumPy keeps stable across versions)
     rather than taken from the end of the sorted file list.
     """
@@ -63,7 +63,7 @@ def decode_images(paths: Sequence[Path], size: int, channels: int = 3) -> torch.
 
     Greyscale files are converted to RGB (the reference's GrayscaleToRGB). Resizing the
     whole image (bilinear, antialiased) for training and test alike avoids the reference's
-    train/test mismatch of cropping 32 px from 36 px images only in training (spec §9-15).
+    train/test mismatch of cropping 32 px from 36 px images only in training (reference §9-15).
     Decoding runs in a thread pool: Pillow releases the GIL while decoding and resizing.
     """
     from concurrent.futures import ThreadPoolExecutor

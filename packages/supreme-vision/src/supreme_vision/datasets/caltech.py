@@ -4,7 +4,7 @@ Fei-Fei, Fergus & Perona, "Learning generative visual models from few training e
 CVPR Workshop 2004. 101 object categories (``BACKGROUND_Google`` is not a class, as in
 torchvision), 31-800 images each, of varying size; greyscale images become RGB.
 
-Differences from the reference (spec §2.1, §9-6): class ids follow the category folders
+Differences from the reference (reference §2.1, §9-6): class ids follow the category folders
 actually present (the reference's table assumes a 102nd folder and shifts 4 of its 5
 default targets); the stratified 80/20 split is seeded instead of "first 80% of the sorted
 files"; images are resized whole to ``image_size`` (default 32) for training and test alike.

@@ -224,7 +224,7 @@ class Cifar20(_Cifar100Files):
     fine_class_names = names.CIFAR100_FINE
     coarse_of_fine = names.COARSE_OF_FINE
     # The reference's five superclass targets (vehicle2, veg, people, electrical_devices,
-    # natural_scenes; spec §2.3), under their official CIFAR-100 names.
+    # natural_scenes; reference §2.3), under their official CIFAR-100 names.
     default_targets: ClassVar = {
         "fullclass": (
             "vehicles_2",

@@ -1,7 +1,7 @@
 """CIFAR class names and the CIFAR-100 coarse map (Krizhevsky, 2009).
 
 The fine-to-coarse map is the official one shipped in CIFAR-100's ``meta`` file, which is
-also the map the reference system hard-codes (spec §2.3).
+also the map the reference system hard-codes (reference §2.3).
 """
 
 CIFAR10_CLASSES = (
@@ -143,7 +143,7 @@ CIFAR100_COARSE = (
     "vehicles_2",
 )
 
-#: Fine ids of each coarse class, in coarse-id order (spec §2.3).
+#: Fine ids of each coarse class, in coarse-id order (reference §2.3).
 FINE_OF_COARSE = (
     (4, 30, 55, 72, 95),
     (1, 32, 67, 73, 91),

@@ -8,7 +8,7 @@ Class ids are the ``ImageFolder`` order of the folder names (so reference target
 1); class names are the folder names without ``pins_``, lower-cased, spaces as underscores
 (``pins_Alex Lawther`` -> ``alex_lawther``).
 
-Difference from the reference (spec §9-1): the reference trains and tests on the same
+Difference from the reference (reference §9-1): the reference trains and tests on the same
 images; we hold out a seeded stratified 20% of every identity as the test set.
 """
 
@@ -34,7 +34,7 @@ class Pins(FolderDataset):
     # Spec §2.1 (computed by the reference over all images resized to 36x36).
     mean = (0.516226053237915, 0.4191001355648041, 0.37332481145858765)
     std = (0.2862764596939087, 0.2552863657474518, 0.2460651993751526)
-    # The reference's ids 1, 10, 20, 30, 40 (spec §2.3), by name.
+    # The reference's ids 1, 10, 20, 30, 40 (reference §2.3), by name.
     default_targets: ClassVar = {
         "fullclass": (
             "alex_lawther",

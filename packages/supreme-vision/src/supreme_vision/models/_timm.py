@@ -53,7 +53,7 @@ def create_timm(
     """``timm.create_model`` with weights from ``weights``, else the HF cache, else an error.
 
     The classification head is always a fresh ``nn.Linear`` with PyTorch's default
-    initialisation (as the reference's head on the CLS token, spec §3.2).
+    initialisation (as the reference's head on the CLS token, reference §3.2).
     """
     import timm
     from torch import nn

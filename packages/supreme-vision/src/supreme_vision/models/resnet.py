@@ -1,7 +1,7 @@
 """``resnet18``: the CIFAR-style ResNet18 trained from scratch (He et al., 2016).
 
 "Deep Residual Learning for Image Recognition", CVPR 2016, in the small-image form used by
-the reference system (spec §3.1): a 3x3 stride-1 stem with no max-pool, four stages of two
+the reference system (reference §3.1): a 3x3 stride-1 stem with no max-pool, four stages of two
 BasicBlocks with widths w, 2w, 4w, 8w (w = 64 in the reference) and first-block strides
 1, 2, 2, 2, global average pooling and a linear head. PyTorch's default initialisation.
 

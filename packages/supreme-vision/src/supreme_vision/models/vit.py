@@ -4,7 +4,7 @@ Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for Image Recog
 Scale", ICLR 2021. ``vit`` is ViT-B/16 at 224x224 with the original ImageNet-21k pre-trained,
 ImageNet-1k fine-tuned weights (timm tag ``orig_in21k_ft_in1k``, the weights of the
 reference's ``google/vit-base-patch16-224``), classifying the CLS token after the final
-LayerNorm with a freshly initialised linear head (spec §3.2). Weights are read from a local
+LayerNorm with a freshly initialised linear head (reference §3.2). Weights are read from a local
 file or the Hugging Face cache, never downloaded at run time.
 
 ``vit_tiny`` is a small ViT (ViT-Ti widths, patch 4) on 32x32 inputs, randomly initialised,
