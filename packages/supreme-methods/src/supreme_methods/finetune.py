@@ -14,25 +14,27 @@ every architecture (the reference's ViT fine-tuning used SGD too, §9-9); change
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
 
 if TYPE_CHECKING:
+    import torch
     from lightning.fabric import Fabric
     from supreme.contracts import UnlearnData
     from torch import nn
 
 
-class FineTune(UnlearningMethod):
-    """FT: a few epochs of cross-entropy on the retain set (SGD, constant lr)."""
+class SGDEpochs(UnlearningMethod):
+    """Base of FT and NegGrad: constant-lr SGD epochs over one part of the training data."""
 
-    name = "finetune"
     scenarios = frozenset({"fullclass", "subclass", "random"})
+    #: ``retain`` (descent, FT) or ``forget`` (ascent, NegGrad).
+    part: ClassVar[Literal["retain", "forget"]] = "retain"
 
     class Config(ComponentConfig):
-        epochs: int = Field(5, ge=1, description="passes over D_r")
+        epochs: int = Field(5, ge=1, description="passes over D_r (FT) or D_f (NegGrad)")
         lr: float = Field(0.02, gt=0, description="SGD learning rate (constant)")
         momentum: float = Field(0.9, ge=0, lt=1)
         weight_decay: float = Field(5e-4, ge=0)
@@ -41,18 +43,25 @@ class FineTune(UnlearningMethod):
     config: Config
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
-        from supreme_methods._training import (
-            cross_entropy,
-            prepare,
-                    sgd,
-            train_epochs,
-        )
+        from supreme_methods._training import cross_entropy, prepare, sgd, train_epochs
 
         cfg = self.config
+        sign = 1.0 if self.part == "retain" else -1.0  # gradient ascent on the forget set
+
+        def loss(m: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return sign * cross_entropy(m, x, y)
+
         student, optimizer = prepare(
             fabric, model, lambda m: sgd(m.parameters(), cfg.lr, cfg.momentum, cfg.weight_decay)
         )
-        retain = data.loader("retain", batch_size=cfg.batch_size)
-        train_epochs(fabric, student, optimizer, retain, cross_entropy, epochs=cfg.epochs,
-                     description="finetune")
+        batches = data.loader(self.part, batch_size=cfg.batch_size)
+        train_epochs(fabric, student, optimizer, batches, loss, epochs=cfg.epochs,
+                     description=self.name)
         return student
+
+
+class FineTune(SGDEpochs):
+    """FT: a few epochs of cross-entropy on the retain set (SGD, constant lr)."""
+
+    name = "finetune"
+    part = "retain"

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from supreme.contracts import ComponentConfig, Metric
 
-from supreme_metrics._splits import test_splits
+from supreme_metrics._splits import per_test_split
 
 if TYPE_CHECKING:
     from supreme.contracts import EvalContext
@@ -41,8 +41,4 @@ class Accuracy(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         from supreme_metrics._math import accuracy_percent
 
-        result = {}
-        for split in test_splits(ctx):
-            out = ctx.outputs("unlearned", split)
-            result[split] = accuracy_percent(out.logits, out.labels)
-        return result
+        return per_test_split(ctx, lambda out: accuracy_percent(out.logits, out.labels))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from supreme.contracts import ComponentConfig, Metric
 
-from supreme_metrics._splits import test_splits
+from supreme_metrics._splits import against_reference
 
 if TYPE_CHECKING:
     from supreme.contracts import EvalContext
@@ -46,13 +46,8 @@ class ActivationDistance(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         from supreme_metrics._math import activation_distances
 
-        result = {}
-        for split in test_splits(ctx):
-            distances = activation_distances(
-                ctx.outputs("unlearned", split).logits, ctx.outputs("reference", split).logits
+        if self.config.legacy:  # root mean square
+            return against_reference(
+                ctx, lambda u, r: float(activation_distances(u, r).square().mean().sqrt())
             )
-            if self.config.legacy:
-                result[split] = float(distances.square().mean().sqrt())
-            else:
-                result[split] = float(distances.mean())
-        return result
+        return against_reference(ctx, lambda u, r: float(activation_distances(u, r).mean()))

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from supreme.contracts import ComponentConfig, Metric
 
-from supreme_metrics._splits import test_splits
+from supreme_metrics._splits import against_reference
 
 if TYPE_CHECKING:
     from supreme.contracts import EvalContext
@@ -40,9 +40,4 @@ class Completeness(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         from supreme_metrics._math import agreement_percent
 
-        return {
-            split: agreement_percent(
-                ctx.outputs("unlearned", split).logits, ctx.outputs("reference", split).logits
-            )
-            for split in test_splits(ctx)
-        }
+        return against_reference(ctx, agreement_percent)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 
 from supreme.contracts import ComponentConfig, Metric
 
-from supreme_metrics._splits import test_splits
+from supreme_metrics._splits import against_reference
 
 if TYPE_CHECKING:
     from supreme.contracts import EvalContext
@@ -51,12 +51,8 @@ class JSDivergence(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         from supreme_metrics._math import js_per_sample, legacy_js
 
-        result = {}
-        for split in test_splits(ctx):
-            model = ctx.outputs("unlearned", split).logits
-            reference = ctx.outputs("reference", split).logits
-            if self.config.legacy:
-                result[split] = legacy_js(reference, model)
-            else:
-                result[split] = float(js_per_sample(model, reference).mean())
-        return result
+        if self.config.legacy:
+            return against_reference(ctx, lambda model, reference: legacy_js(reference, model))
+        return against_reference(
+            ctx, lambda model, reference: float(js_per_sample(model, reference).mean())
+        )

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from supreme.contracts import ComponentConfig, Metric
 
-from supreme_metrics._splits import test_splits
+from supreme_metrics._splits import per_test_split
 
 if TYPE_CHECKING:
     from supreme.contracts import EvalContext
@@ -38,8 +38,4 @@ class Loss(Metric):
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         from supreme_metrics._math import cross_entropy
 
-        result = {}
-        for split in test_splits(ctx):
-            out = ctx.outputs("unlearned", split)
-            result[split] = cross_entropy(out.logits, out.labels)
-        return result
+        return per_test_split(ctx, lambda out: cross_entropy(out.logits, out.labels))
