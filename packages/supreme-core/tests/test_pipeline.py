@@ -124,3 +124,22 @@ def test_splits_are_exported_for_audit(toy_experiment: dict[str, Any]) -> None:
     assert set(parts["forget_train"]) == {"1"} and "1" not in set(parts["retain_test"])
     counts = json.loads((directory / "toy-fullclass-b-s0.counts.json").read_text())
     assert counts["retain_train"] == {"0": 24, "2": 24, "3": 24}
+
+
+def test_a_lazily_decoded_dataset_gives_the_same_results_batch_by_batch(
+    toy_experiment: dict[str, Any],
+) -> None:
+    from toyplugin import ToyLazy
+
+    eager = run(toy_experiment)
+    ToyLazy.decoded.clear()
+    lazy = run(toy_experiment, datasets=["toy_lazy"])
+    strip = ("dataset", "artifact", "provenance")
+
+    def values(results: supreme.Results) -> list[dict[str, Any]]:
+        return [{k: v for k, v in r.items() if k not in strip} for r in results.records]
+
+    assert values(lazy) == values(eager)
+    assert "dataset" not in {e.stage for e in lazy.events}  # nothing cached in the store
+    # decoded per batch (training batch 16, evaluation batches of a split), never whole
+    assert ToyLazy.decoded and max(ToyLazy.decoded) < 96

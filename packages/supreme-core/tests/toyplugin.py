@@ -16,6 +16,7 @@ from supreme.contracts import (
     DatasetSpec,
     EvalContext,
     ImageTensors,
+    LazyImages,
     Metric,
     ModelSpec,
     UnlearningMethod,
@@ -44,6 +45,27 @@ class Toy(DatasetSpec):
         seed = 0 if split == "train" else 1
         per_class = self.config.per_class if split == "train" else 8
         return synthetic_images(4, per_class, seed=seed)
+
+
+class ToyLazy(Toy):
+    """The toy dataset decoded batch by batch (the non-cached path)."""
+
+    name = "toy_lazy"
+    decoded: list[int] = []  # sizes of every decode call
+
+    @property
+    def cached(self) -> bool:
+        return False
+
+    def load(self, split: str) -> ImageTensors:
+        eager = super().load(split)
+
+        def decode(ids: list[int]) -> torch.Tensor:
+            ToyLazy.decoded.append(len(ids))
+            return eager.images[torch.tensor(ids, dtype=torch.long)]
+
+        lazy = LazyImages(decode, torch.arange(len(eager)), tuple(eager.images.shape[1:]))
+        return ImageTensors(lazy, eager.labels)
 
 
 class ToyFine(Toy):
@@ -120,7 +142,7 @@ class ToyGap(Metric):
 
 @hookimpl
 def supreme_register_datasets() -> list[type[DatasetSpec]]:
-    return [Toy, ToyFine]
+    return [Toy, ToyLazy, ToyFine]
 
 
 @hookimpl

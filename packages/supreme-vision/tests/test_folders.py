@@ -104,3 +104,25 @@ def test_stratified_mask_sizes(sizes: tuple[int, ...], fraction: float) -> None:
         if n > 1:
             n_train = min(n_train, n - 1)
         assert int(test[labels == c].sum()) == n - n_train
+
+
+def test_uncached_folder_decodes_per_batch_with_the_same_pixels(caltech_root: Path) -> None:
+    import torch
+    from supreme.contracts import LazyImages
+    from supreme.pipeline.data import BatchTransform, TensorLoader
+
+    cached = Caltech101(Caltech101.Config(root=caltech_root))
+    lazy = Caltech101(Caltech101.Config(root=caltech_root, cache=False))
+    assert cached.cached and not lazy.cached
+    eager_train, lazy_train = cached.load("train"), lazy.load("train")
+    assert isinstance(lazy_train.images, LazyImages)
+    assert lazy_train.images.shape == tuple(eager_train.images.shape)
+    assert torch.equal(lazy_train.labels, eager_train.labels)
+    pick = torch.tensor([3, 0, 7])
+    assert torch.equal(lazy_train.subset(pick).images.to(), eager_train.images[pick])
+    transform = BatchTransform(cached.mean, cached.std, cached.image_size, 3)
+    batches = [
+        [x for x, _ in TensorLoader(t, 5, transform=transform, shuffle=True, seed=1)]
+        for t in (eager_train, lazy_train)
+    ]
+    assert all(torch.equal(a, b) for a, b in zip(*batches, strict=True))

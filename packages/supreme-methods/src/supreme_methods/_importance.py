@@ -154,9 +154,14 @@ def canonical_order(tensors: ImageTensors) -> torch.Tensor:
 
     D = D_r ∪ D_f arrives in a target-dependent order; sorting by content makes the
     batches of the batch-mean importance over D (and so its cached value) the same for
-    every forget target. Identical samples tie, and their order does not matter.
+    every forget target. Identical samples tie, and their order does not matter. Lazily
+    decoded datasets are sorted by their sample ids, which name the content as well.
     """
+    from supreme.contracts import LazyImages
+
     n = len(tensors)
+    if isinstance(tensors.images, LazyImages):
+        return torch.sort(tensors.images.ids * 1024 + tensors.labels.long(), stable=True).indices
     flat = tensors.images.reshape(n, -1)
     fixed = torch.Generator().manual_seed(0)
     weights = torch.randint(1, 2**31 - 1, (flat.shape[1],), generator=fixed)

@@ -1,7 +1,7 @@
 """The contracts every plugin implements or receives."""
 
 from supreme.contracts.base import Component, ComponentConfig, Provenance
-from supreme.contracts.data import SCENARIOS, DatasetSpec, ImageTensors
+from supreme.contracts.data import SCENARIOS, DatasetSpec, ImageTensors, LazyImages
 from supreme.contracts.evaluation import SPLITS, EvalContext, Outputs
 from supreme.contracts.method import UnlearningMethod
 from supreme.contracts.metric import NEEDS, Metric
@@ -20,6 +20,7 @@ __all__ = [
     "DatasetSpec",
     "EvalContext",
     "ImageTensors",
+    "LazyImages",
     "Metric",
     "ModelSpec",
     "Outputs",

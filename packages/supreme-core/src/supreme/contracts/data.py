@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from supreme.contracts.base import Component
 
@@ -16,15 +16,49 @@ Split = Literal["train", "test"]
 SCENARIOS = ("fullclass", "subclass", "random")
 
 
-@dataclass(frozen=True)
-class ImageTensors:
-    """A materialised split: uint8 images ``[N, C, H, W]`` and int64 labels ``[N]``.
+class LazyImages:
+    """Images decoded on demand, a batch at a time: the fallback for data too big to cache.
 
-    ``labels`` are what the model is trained to predict. For datasets with a coarse/fine
-    hierarchy (CIFAR-20) ``fine_labels`` holds the fine class of each image.
+    ``decode(ids)`` turns sample ids (for example positions in a file list) into a uint8
+    ``[len(ids), C, H, W]`` tensor, typically with per-sample PIL decoding. Indexing returns
+    another lazy view (nothing is decoded); ``to(device)`` decodes the selected samples.
+    The tensor loader calls ``images[batch].to(device)``, so a lazy dataset is decoded one
+    batch at a time and never held in memory whole.
     """
 
-    images: torch.Tensor
+    def __init__(self, decode: Callable[[list[int]], torch.Tensor], ids: torch.Tensor,
+                 sample_shape: tuple[int, int, int]) -> None:
+        self.decode = decode
+        self.ids = ids
+        self.sample_shape = sample_shape
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        return (len(self), *self.sample_shape)
+
+    def __getitem__(self, index: Any) -> LazyImages:
+        ids = self.ids[index]
+        return LazyImages(self.decode, ids.reshape(-1), self.sample_shape)
+
+    def to(self, device: Any = None, non_blocking: bool = False) -> torch.Tensor:
+        """Decode the selected samples (uint8) onto ``device``."""
+        images = self.decode([int(i) for i in self.ids])
+        return images if device is None else images.to(device, non_blocking=non_blocking)
+
+
+@dataclass(frozen=True)
+class ImageTensors:
+    """A split: uint8 images ``[N, C, H, W]`` and int64 labels ``[N]``.
+
+    ``labels`` are what the model is trained to predict. For datasets with a coarse/fine
+    hierarchy (CIFAR-20) ``fine_labels`` holds the fine class of each image. ``images`` is
+    a tensor, or :class:`LazyImages` for datasets decoded batch by batch.
+    """
+
+    images: torch.Tensor | LazyImages
     labels: torch.Tensor
     fine_labels: torch.Tensor | None = None
 
@@ -47,8 +81,28 @@ class ImageTensors:
         if all(p.fine_labels is not None for p in parts):
             fine = torch.cat([p.fine_labels for p in parts])  # type: ignore[misc]
         return ImageTensors(
-            torch.cat([p.images for p in parts]), torch.cat([p.labels for p in parts]), fine
+            _cat_images([p.images for p in parts]), torch.cat([p.labels for p in parts]), fine
         )
+
+    @property
+    def lazy(self) -> bool:
+        return isinstance(self.images, LazyImages)
+
+    def materialised(self) -> ImageTensors:
+        """The same split with its images decoded into one tensor."""
+        if isinstance(self.images, LazyImages):
+            return ImageTensors(self.images.to(), self.labels, self.fine_labels)
+        return self
+
+
+def _cat_images(parts: Sequence[torch.Tensor | LazyImages]) -> torch.Tensor | LazyImages:
+    """Concatenate image parts; lazy parts of one source stay lazy, mixed ones are decoded."""
+    import torch
+
+    lazy = [p for p in parts if isinstance(p, LazyImages)]
+    if lazy and len(lazy) == len(parts) and all(p.decode is lazy[0].decode for p in lazy):
+        return LazyImages(lazy[0].decode, torch.cat([p.ids for p in lazy]), lazy[0].sample_shape)
+    return torch.cat([p.to() if isinstance(p, LazyImages) else p for p in parts])
 
 
 class DatasetSpec(Component):
@@ -100,3 +154,12 @@ class DatasetSpec(Component):
     def fingerprint(self) -> str:
         """A string that changes when the source files change (part of cache keys)."""
         return ""
+
+    @property
+    def cached(self) -> bool:
+        """Whether the pipeline keeps decoded uint8 tensors in its store.
+
+        A spec whose :meth:`load` returns :class:`LazyImages` sets this to ``False``: its
+        images are then decoded batch by batch on every use instead.
+        """
+        return True

@@ -167,13 +167,22 @@ class Runner:
 
     # -- data ---------------------------------------------------------------------------
     def dataset(self, name: str) -> tuple[ImageTensors, ImageTensors, str]:
+        """(train, test, key) of a dataset, decoded once and kept in the store.
+
+        A dataset whose spec is not ``cached`` (lazy images, decoded batch by batch) is
+        listed again in each process instead; its key still names its content.
+        """
         if name not in self._datasets:
             spec = self.r.datasets[name]
             payload = {"stage": "dataset", "dataset": self.r.identity("datasets", name),
                        "fingerprint": spec.fingerprint()}
+            if not spec.cached:
+                self._datasets[name] = (spec.load("train"), spec.load("test"), hash_key(payload))
+                return self._datasets[name]
 
             def decode() -> tuple[dict[str, Any], dict[str, Any]]:
-                train, test = spec.load("train"), spec.load("test")
+                train = spec.load("train").materialised()
+                test = spec.load("test").materialised()
                 tensors = {"train_images": train.images, "train_labels": train.labels,
                            "test_images": test.images, "test_labels": test.labels}
                 if train.fine_labels is not None and test.fine_labels is not None:

@@ -24,6 +24,11 @@ class FolderConfig(RootConfig):
     split_seed: int = Field(0, ge=0, description="seed of the stratified train/test split")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="share of each class held out for test")
     image_size: int = Field(32, ge=8, le=512, description="side length images are resized to")
+    cache: bool = Field(
+        True,
+        description="decode once into a uint8 tensor cache (false: decode per batch with PIL, "
+        "for folders too big to hold in memory)",
+    )
 
 
 def list_classes(directory: Path, exclude: Sequence[str] = ()) -> list[str]:

@@ -110,8 +110,24 @@ class FolderDataset(DatasetSpec):
         paths, labels = self.files
         test = self.split_mask()
         keep = np.flatnonzero(test if split == "test" else ~test)
+        if not self.cached:
+            # the fallback for folders too big to hold: per-sample PIL decoding, one batch
+            # at a time, of the files named by their position in ``paths``
+            from supreme.contracts import LazyImages
+
+            size, channels = self.image_size, self.channels
+
+            def decode(ids: list[int]) -> torch.Tensor:
+                return decode_images([paths[i] for i in ids], size, channels)
+
+            images = LazyImages(decode, torch.from_numpy(keep), (channels, size, size))
+            return ImageTensors(images, torch.from_numpy(labels[keep]))
         images = decode_images([paths[i] for i in keep], self.image_size, self.channels)
         return ImageTensors(images, torch.from_numpy(labels[keep]))
+
+    @property
+    def cached(self) -> bool:
+        return bool(self.config.cache)  # type: ignore[attr-defined]
 
     def fingerprint(self) -> str:
         paths, _ = self.files
