@@ -143,3 +143,12 @@ def test_a_lazily_decoded_dataset_gives_the_same_results_batch_by_batch(
     assert "dataset" not in {e.stage for e in lazy.events}  # nothing cached in the store
     # decoded per batch (training batch 16, evaluation batches of a split), never whole
     assert ToyLazy.decoded and max(ToyLazy.decoded) < 96
+
+
+def test_data_on_device_gives_the_same_results(toy_experiment: dict[str, Any]) -> None:
+    # on a CPU machine the "device" is the CPU: the resident path must not change numbers
+    plain = run(toy_experiment)
+    other_store = str(Path(toy_experiment["output_dir"]) / "resident")
+    resident = run(toy_experiment, data={"on_device": True}, output_dir=other_store)
+    assert not any(e.reused for e in resident.events)  # computed afresh, not read back
+    assert [r["value"] for r in resident.records] == [r["value"] for r in plain.records]

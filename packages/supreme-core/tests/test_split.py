@@ -74,3 +74,15 @@ def test_an_empty_forget_class_is_refused() -> None:
     train = images.subset(keep.nonzero().flatten())
     with pytest.raises(ConfigError, match="forget train set of toy/fullclass/b is empty"):
         build_split(Toy(), train, images, "fullclass", "b", seed=0)
+
+
+@pytest.mark.slow
+def test_random_split_is_the_same_on_two_processes_and_one() -> None:
+    from core_workers import random_split_on_every_rank
+    from lightning.fabric import Fabric
+
+    fabric = Fabric(accelerator="cpu", devices=2, strategy="ddp_spawn")
+    per_rank = fabric.launch(random_split_on_every_rank)
+    train, test = data()
+    single = build_split(Toy(), train, test, "random", "0.25", seed=3).forget_train.tolist()
+    assert per_rank == [single, single]

@@ -85,6 +85,16 @@ class UnlearningConfig(_Strict):
     eval_batch_size: int = Field(512, ge=1, le=1_000_000)
 
 
+class DataConfig(_Strict):
+    """Where the decoded images live while a cell runs."""
+
+    on_device: bool = Field(
+        False,
+        description="keep each dataset's uint8 tensors on the accelerator while training M_o "
+        "and evaluating (no per-batch copy); methods, retrain included, get host tensors",
+    )
+
+
 class ExperimentConfig(_Strict):
     """One experiment: what to train, forget, unlearn and measure, and where results go."""
 
@@ -104,6 +114,7 @@ class ExperimentConfig(_Strict):
     fabric: FabricConfig = FabricConfig()
     training: TrainingConfig = TrainingConfig()
     unlearning: UnlearningConfig = UnlearningConfig()
+    data: DataConfig = DataConfig()
     # Per-component configuration tables, validated against each component's Config.
     dataset: dict[str, dict[str, Any]] = Field(default_factory=dict)
     model: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -84,6 +84,12 @@ class ImageTensors:
             _cat_images([p.images for p in parts]), torch.cat([p.labels for p in parts]), fine
         )
 
+    def to(self, device: Any) -> ImageTensors:
+        """The split with its tensors on ``device`` (lazy images stay lazy)."""
+        images = self.images if isinstance(self.images, LazyImages) else self.images.to(device)
+        fine = None if self.fine_labels is None else self.fine_labels.to(device)
+        return ImageTensors(images, self.labels.to(device), fine)
+
     @property
     def lazy(self) -> bool:
         return isinstance(self.images, LazyImages)

@@ -68,7 +68,7 @@ class Forward:
         if world > 1:
             out = _gather(fabric, out, per_rank, n)
             feats = _gather(fabric, feats, per_rank, n) if feats is not None else None
-        return Outputs(out.cpu(), split.labels.clone(), None if feats is None else feats.cpu())
+        return Outputs(out.cpu(), split.labels.cpu().clone(), None if feats is None else feats.cpu())
 
 
 def _cat(parts: list[torch.Tensor], empty: tuple[int, int]) -> torch.Tensor:

@@ -139,6 +139,7 @@ class Runner:
         self.events: list[StageEvent] = []
         self.fabric_id = identity(fabric, self.config.fabric)
         self._datasets: dict[str, tuple[ImageTensors, ImageTensors, str]] = {}
+        self._resident: dict[str, tuple[ImageTensors, ImageTensors]] = {}
         self._hooks = resolved.registry.plugins.pm.hook
 
     # -- stage bookkeeping ------------------------------------------------------------
@@ -195,9 +196,18 @@ class Runner:
             self._datasets[name] = (train, test, key)
         return self._datasets[name]
 
+    def resident(self, name: str) -> tuple[ImageTensors, ImageTensors]:
+        """The dataset where batches are drawn from: on the accelerator with ``data.on_device``."""
+        train, test, _ = self.dataset(name)
+        if not self.config.data.on_device:
+            return train, test
+        if name not in self._resident:
+            self._resident[name] = (train.to(self.fabric.device), test.to(self.fabric.device))
+        return self._resident[name]
+
     def cell_data(self, cell: Cell) -> CellData:
         spec, model_spec = self.r.datasets[cell.dataset], self.r.models[cell.model]
-        train, test, _ = self.dataset(cell.dataset)
+        train, test = self.resident(cell.dataset)
         mean, std = model_spec.norm_stats(spec)
         size = model_spec.input_side(spec)
         channels = getattr(model_spec, "in_channels", None) or spec.channels
@@ -270,7 +280,9 @@ class Runner:
     def unlearn_rows(self, cell: Cell, data: CellData, recipe: Any, common: Mapping[str, Any],
                      train_key: str, original_state: dict[str, Any], split: Split
                      ) -> dict[str, Row]:
-        parts = split.materialise(data.train, data.test)
+        # methods get host tensors (data.on_device covers M_o's training and evaluation)
+        train, test, _ = self.dataset(cell.dataset)
+        parts = split.materialise(train, test)
         batch_size = self.config.unlearning.batch_size or (128 if cell.scenario == "random" else 64)
         split_id = {"scenario": cell.scenario, "target": cell.target, "seed": cell.unlearn_seed,
                     "sizes": {k: len(v) for k, v in split.tensors().items()}}
