@@ -79,10 +79,9 @@ def test_an_empty_forget_class_is_refused() -> None:
 @pytest.mark.slow
 def test_random_split_is_the_same_on_two_processes_and_one() -> None:
     from core_workers import random_split_on_every_rank
-    from lightning.fabric import Fabric
+    from supreme.testing import launch_processes
 
-    fabric = Fabric(accelerator="cpu", devices=2, strategy="ddp_spawn")
-    per_rank = fabric.launch(random_split_on_every_rank)
+    per_rank = launch_processes(random_split_on_every_rank)
     train, test = data()
     single = build_split(Toy(), train, test, "random", "0.25", seed=3).forget_train.tolist()
     assert per_rank == [single, single]

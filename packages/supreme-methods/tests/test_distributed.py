@@ -8,6 +8,7 @@ import pytest
 import torch
 from methods_helpers import run_methods_worker
 from supreme.pipeline.train import unwrap
+from supreme.testing import launch_processes
 from supreme_methods.plugin import METHODS
 
 FAST = {  # fewer epochs: the point is the multi-process behaviour, not the result
@@ -23,14 +24,13 @@ FAST = {  # fewer epochs: the point is the multi-process behaviour, not the resu
 
 @pytest.fixture(scope="module")
 def two_process_runs(tiny, tmp_path_factory):
-    from lightning.fabric import Fabric
+
 
     original, train = tiny
     runs = [(cls.name, FAST.get(cls.name, {})) for cls in METHODS]
-    fabric = Fabric(accelerator="cpu", devices=2, strategy="ddp_spawn")
     state = {k: v.clone() for k, v in original.state_dict().items()}
     out = tmp_path_factory.mktemp("ddp") / "results.pt"
-    fabric.launch(run_methods_worker, state, train.images, train.labels, runs, str(out))
+    launch_processes(run_methods_worker, state, train.images, train.labels, runs, str(out))
     return torch.load(out)
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "TinyNet",
     "cpu_fabric",
     "fullclass_split",
+    "launch_processes",
     "make_eval_context",
     "make_unlearn_data",
     "synthetic_images",
@@ -181,3 +182,32 @@ def make_eval_context(
         seed=seed,
         **extra,
     )
+
+
+def launch_processes(fn: Callable[..., Any], *args: Any, processes: int = 2) -> Any:
+    """Run ``fn(fabric, *args)`` on ``processes`` CPU processes (gloo, ``ddp_spawn``).
+
+    Returns rank 0's result (keep it small: results travel through a pipe; write large ones
+    to a file). ``fn`` must be importable by name from a spawned process (a module on
+    ``sys.path``, not a test module). Each launch picks a fresh port, and every process
+    shuts its process group down before it exits: a process that exits with gloo's threads
+    still running can abort, and a crashed launch would otherwise hand its port on.
+    """
+    import os
+
+    from lightning.fabric import Fabric
+
+    os.environ.pop("MASTER_PORT", None)
+    fabric = Fabric(accelerator="cpu", devices=processes, strategy="ddp_spawn")
+    return fabric.launch(_call_then_tear_down, fn, *args)
+
+
+def _call_then_tear_down(fabric: Fabric, fn: Callable[..., Any], *args: Any) -> Any:
+    import torch.distributed as dist
+
+    try:
+        return fn(fabric, *args)
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()

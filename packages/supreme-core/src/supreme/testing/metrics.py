@@ -256,10 +256,9 @@ def _assert_same(name: str, row: str, expected: Mapping[str, float], got: Mappin
 
 # -- several processes ----------------------------------------------------------------------------
 def _launch(entries: list[MetricEntry], processes: int) -> dict[str, dict[str, dict[str, float]]]:
-    from lightning.fabric import Fabric
+    from supreme.testing import launch_processes
 
-    fabric = Fabric(accelerator="cpu", devices=processes, strategy="ddp_spawn")
-    return fabric.launch(_worker, entries)  # type: ignore[arg-type]  # the rank-0 result
+    return launch_processes(_worker, entries, processes=processes)  # type: ignore[no-any-return]
 
 
 def _worker(fabric: Fabric, entries: list[MetricEntry]) -> dict[str, dict[str, dict[str, float]]]:
