@@ -73,6 +73,23 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         else:
             output.print_results(results)
 
+    @app.command()
+    def report(
+        run_dir: Annotated[Path, typer.Argument(help="A run directory (output_dir/name).")],
+        out: Annotated[Path | None, typer.Option(
+            "--out", help="Where to write (default: RUN_DIR/report).")] = None,
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        """Write the tidy CSV and the Markdown and LaTeX tables of a finished run."""
+        from supreme.report import write_report
+
+        files = write_report(run_dir, out)
+        if as_json:
+            sys.stdout.write(json.dumps({k: str(v) for k, v in files.items()}, indent=2) + "\n")
+        else:
+            for kind, path in files.items():
+                typer.echo(f"{kind:<9} {path}")
+
     @app.command("list")
     def list_(
         kind: Annotated[Kind, typer.Argument(help="What to list.")],
