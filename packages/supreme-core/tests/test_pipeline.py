@@ -152,3 +152,25 @@ def test_data_on_device_gives_the_same_results(toy_experiment: dict[str, Any]) -
     resident = run(toy_experiment, data={"on_device": True}, output_dir=other_store)
     assert not any(e.reused for e in resident.events)  # computed afresh, not read back
     assert [r["value"] for r in resident.records] == [r["value"] for r in plain.records]
+
+
+def test_plan_counts_exactly_the_work_a_run_then_does(toy_experiment: dict[str, Any]) -> None:
+    from supreme.pipeline.run import plan
+
+    settings = {**toy_experiment, "seeds": {"train": [0, 1]}, "targets": {"fullclass": ["b", "c"]}}
+    config = supreme.load_config(data=settings)
+    before = plan(config)
+    assert len(before.cells) == 4
+    assert before.counts() == {
+        "trainings": {"total": 2, "existing": 0, "to_compute": 2},
+        "retrainings": {"total": 4, "existing": 0, "to_compute": 4},
+        "unlearning runs": {"total": 4, "existing": 0, "to_compute": 4},
+        "evaluations": {"total": 24, "existing": 0, "to_compute": 24},  # 4 cells x 3 rows x 2
+    }
+    assert not (Path(settings["output_dir"]) / "store" / "models").exists()  # wrote nothing
+    results = supreme.run(config)
+    computed = [e.stage for e in results.events if not e.reused]
+    assert computed.count("train M_o") == 2 and computed.count("retrain M_r") == 4
+    assert sum(s.startswith("evaluate ") for s in computed) == 24
+    after = plan(config).counts()
+    assert all(c["to_compute"] == 0 and c["existing"] == c["total"] for c in after.values())

@@ -74,6 +74,29 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
             output.print_results(results)
 
     @app.command()
+    def plan(
+        config: Annotated[Path | None, CONFIG_ARG] = None,
+        set_: Annotated[list[str] | None, SET_OPTION] = None,
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        """Show the cells of an experiment and the work they imply, without running it."""
+        import supreme
+        from supreme.pipeline.run import plan as make_plan
+
+        cfg = supreme.load_config(config, set_ or ())
+        result = make_plan(cfg)
+        counts = result.counts()
+        if as_json:
+            payload = {"cells": [c.as_dict() for c in result.cells], "counts": counts}
+            sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+            return
+        output.table(f"cells ({len(result.cells)})", [c.as_dict() for c in result.cells],
+                     ["dataset", "model", "scenario", "target", "train_seed", "unlearn_seed",
+                      "eval_seed"])
+        output.table("work", [{"kind": k, **v} for k, v in counts.items()],
+                     ["kind", "total", "existing", "to_compute"])
+
+    @app.command()
     def report(
         run_dir: Annotated[Path, typer.Argument(help="A run directory (output_dir/name).")],
         out: Annotated[Path | None, typer.Option(

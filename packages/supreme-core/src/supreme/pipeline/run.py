@@ -130,8 +130,11 @@ class Runner:
     """Runs cells against a store; stateless between cells except for in-memory caches."""
 
     def __init__(self, resolved: Resolved, fabric: Fabric, store: Store,
-                 reporter: Reporter | None) -> None:
+                 reporter: Reporter | None, *, dry: bool = False) -> None:
         self.r = resolved
+        #: Planning only: record every stage's key and whether the store has it, compute
+        #: nothing expensive and write nothing (datasets and splits are built in memory).
+        self.dry = dry
         self.config: ExperimentConfig = resolved.config
         self.fabric = fabric
         self.store = store
@@ -148,6 +151,8 @@ class Runner:
                ) -> tuple[str, dict[str, Any], dict[str, Any]]:
         key = hash_key(payload)
         label = cell if isinstance(cell, str) else cell.label()
+        if self.dry:
+            return self._plan_stage(stage, label, kind, key, compute)
         info = {"cell": label, "key": key, "kind": kind}
         if self.fabric.is_global_zero:
             self._hooks.supreme_stage_start(stage=stage, info=info)
@@ -165,6 +170,16 @@ class Runner:
             if self.reporter is not None:
                 self.reporter(event)
         return key, meta, tensors
+
+    def _plan_stage(self, stage: str, label: str, kind: str, key: str,
+                    compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]]
+                    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        exists = self.store.has(kind, key)
+        self.events.append(StageEvent(stage, label, exists, 0.0, key))
+        if kind in ("datasets", "splits"):  # cheap, and later keys depend on them
+            meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
+            return key, meta, tensors
+        return key, {"seconds": 0.0, "resources": {}, "values": []}, {}
 
     # -- data ---------------------------------------------------------------------------
     def dataset(self, name: str) -> tuple[ImageTensors, ImageTensors, str]:
@@ -269,7 +284,7 @@ class Runner:
              "target": cell.target, "seed": cell.unlearn_seed}, compute)
         split = built[0] if built else from_tensors(cell.scenario, cell.target,
                                                     meta["forget_class"], tensors)
-        if self.fabric.is_global_zero:
+        if self.fabric.is_global_zero and not self.dry:
             export_split(self.config.run_dir() / "splits", cell, split, train, test)
         return key, split
 
@@ -483,3 +498,39 @@ class Row:
 
 def _cpu_state(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items()}
+
+
+@dataclass
+class Plan:
+    """What running an experiment implies, and what the store already holds."""
+
+    cells: list[Cell]
+    events: list[StageEvent]
+
+    #: stage-name prefixes counted by :meth:`counts`
+    KINDS = (("trainings", "train M_o"), ("retrainings", "retrain M_r"),
+             ("unlearning runs", "unlearn "), ("evaluations", "evaluate "))
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Per kind of work: how many distinct artifacts, how many exist, how many to compute."""
+        out = {}
+        for name, prefix in self.KINDS:
+            keys = {e.key: e.reused for e in self.events if e.stage.startswith(prefix)}
+            existing = sum(keys.values())
+            out[name] = {"total": len(keys), "existing": existing, "to_compute": len(keys) - existing}
+        return out
+
+
+def plan(config: ExperimentConfig, *, registry: Registry | None = None) -> Plan:
+    """The cells of ``config`` and every stage they need, without computing or writing.
+
+    Datasets are decoded (or read from the store) and splits built in memory, because
+    the keys of later stages depend on them.
+    """
+    resolved = resolve(config, registry or default())
+    cells = resolved.cells()
+    fabric = make_fabric(config.fabric)
+    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True)
+    for cell in cells:
+        runner.run_cell(cell)
+    return Plan(cells, runner.events)
