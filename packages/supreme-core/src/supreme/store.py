@@ -129,6 +129,17 @@ class Store:
             ) from exc
         return meta, tensors
 
+    def _reusable(self, kind: str, key: str, *, warn: bool) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """``(meta, tensors)`` of a complete, intact artifact, else ``None``."""
+        if not self.has(kind, key):
+            return None
+        try:
+            return self.load(kind, key)
+        except StoreError as exc:
+            if warn:
+                warnings.warn(f"{exc.message}; recomputing it", StoreWarning, stacklevel=3)
+            return None
+
     def get_or_compute(
         self,
         kind: str,
@@ -142,15 +153,19 @@ class Store:
         ``compute`` returns ``(meta, tensors)``. Only the ``writer`` (rank 0) saves; other
         ranks compute the same thing in lock-step and keep it in memory.
         """
-        if self.has(kind, key):
-            try:
-                meta, tensors = self.load(kind, key)
-                return meta, tensors, True
-            except StoreError as exc:
-                warnings.warn(f"{exc.message}; recomputing it", StoreWarning, stacklevel=2)
+        found = self._reusable(kind, key, warn=True)
+        if found is not None:
+            return (*found, True)
         if not writer:
             meta, tensors = compute()
             return dict(meta), dict(tensors or {}), False
+        with self.lock(kind, key):
+            found = self._reusable(kind, key, warn=False)  # finished while we waited?
+            if found is not None:
+                return (*found, True)
+            meta, tensors = compute()
+            self.save(kind, key, meta, tensors)
+        return dict(meta), dict(tensors or {}), False
         with self.lock(kind, key):
             if self.has(kind, key):  # another process finished it while we waited
                 try:

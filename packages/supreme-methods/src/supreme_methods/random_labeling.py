@@ -70,7 +70,7 @@ class RandomLabeling(UnlearningMethod):
             adam,
             cross_entropy,
             prepare,
-                    train_epochs,
+            train_epochs,
         )
 
         cfg = self.config

@@ -92,7 +92,7 @@ class SCRUB(UnlearningMethod):
         from supreme_methods._training import (
             adam,
             prepare,
-                    sync_buffers,
+            sync_buffers,
             trainable,
         )
 

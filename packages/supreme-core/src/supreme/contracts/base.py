@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -48,7 +48,3 @@ class Component:
         """One line for ``supreme list``: the first line of the class docstring."""
         doc = (cls.__doc__ or "").strip()
         return doc.splitlines()[0] if doc else ""
-
-    @classmethod
-    def config_schema(cls) -> dict[str, Any]:
-        return cls.Config.model_json_schema()

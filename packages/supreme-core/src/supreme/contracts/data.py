@@ -90,10 +90,6 @@ class ImageTensors:
         fine = None if self.fine_labels is None else self.fine_labels.to(device)
         return ImageTensors(images, self.labels.to(device), fine)
 
-    @property
-    def lazy(self) -> bool:
-        return isinstance(self.images, LazyImages)
-
     def materialised(self) -> ImageTensors:
         """The same split with its images decoded into one tensor."""
         if isinstance(self.images, LazyImages):
