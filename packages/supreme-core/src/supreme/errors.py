@@ -48,3 +48,17 @@ class DatasetError(SupremeError):
 
 class StoreError(SupremeError):
     """An artifact in the store is unreadable or inconsistent."""
+
+
+class StageError(SupremeError):
+    """A stage of a cell failed (a method or metric raised, or produced non-finite numbers)."""
+
+
+class CellsFailed(SupremeError):
+    """A run finished, but some cells failed; their errors are in ``failures.jsonl``."""
+
+
+class Interrupted(SupremeError):
+    """The run was stopped by SIGINT after a stage; every finished artifact is kept."""
+
+    exit_code = 130

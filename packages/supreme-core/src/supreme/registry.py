@@ -186,3 +186,33 @@ def list_components(kind: Kind) -> list[Entry]:
     if kind not in KINDS:
         raise unknown("kind", kind, KINDS)
     return default().list(kind)
+
+
+def portable_state(extra_paths: Iterable[str | Path] = ()) -> dict[str, Any]:
+    """What another process needs to rebuild this registry: the plugin options, the
+    ``--plugin`` files and the runtime-registered plugins that are importable modules.
+
+    A runtime plugin that is a plain object (not a module) cannot travel; it is named in
+    ``skipped`` so the caller can say so.
+    """
+    import types
+
+    modules, skipped = [], []
+    for plugin, name in _state["runtime"]:
+        if isinstance(plugin, types.ModuleType):
+            modules.append(plugin.__name__)
+        else:
+            skipped.append(name)
+    return {"strict": _state["strict"],
+            "paths": [str(p) for p in [*_state["paths"], *extra_paths]],
+            "modules": modules, "skipped": skipped}
+
+
+def restore_state(state: dict[str, Any]) -> None:
+    """Rebuild the default registry's plugin set in a fresh process (see portable_state)."""
+    import importlib
+
+    configure(strict=state["strict"], paths=list(dict.fromkeys(state["paths"])))
+    _state["runtime"] = []
+    for module in state["modules"]:
+        register_plugin(importlib.import_module(module))

@@ -9,8 +9,9 @@ from one cached forward pass per (model, split).
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from supreme.builtins import Retrain
 from supreme.config import ExperimentConfig
 from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
+from supreme.errors import Interrupted, StageError
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
 from supreme.pipeline.fabric import (
     identity,
     make_fabric,
     seed_everything,
-    share_cpu_threads,
     synchronize,
 )
 from supreme.pipeline.resources import ResourceMonitor, gather_ranks
@@ -33,7 +34,7 @@ from supreme.pipeline.train import fit, unwrap
 from supreme.plan import Cell, Resolved, resolve
 from supreme.plugins import core_version
 from supreme.registry import Registry, default
-from supreme.store import Store, atomic_write_bytes, atomic_write_json, hash_key
+from supreme.store import Store, atomic_write_bytes, hash_key
 
 if TYPE_CHECKING:
     import torch
@@ -50,10 +51,12 @@ class StageEvent:
     reused: bool
     seconds: float
     key: str
+    worker: int | None = None
 
     def line(self) -> str:
         verb = "reused" if self.reused else f"computed in {self.seconds:.1f} s"
-        return f"{self.stage:<22} {self.cell}  {verb}  [{self.key[:10]}]"
+        who = f"[w{self.worker}] " if self.worker is not None else ""
+        return f"{who}{self.stage:<22} {self.cell}  {verb}  [{self.key[:10]}]"
 
 
 Reporter = Callable[[StageEvent], None]
@@ -66,6 +69,10 @@ class Results:
     records: list[dict[str, Any]]
     run_dir: Path
     events: list[StageEvent] = field(default_factory=list)
+    #: one record per failed stage (cell fields, method, metric, stage, error_type, error)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    #: how many cells the experiment has
+    cells: int = 0
 
     def values(self, method: str, metric: str, key: str, **where: Any) -> list[float]:
         return [
@@ -87,33 +94,26 @@ def run(
     *,
     registry: Registry | None = None,
     reporter: Reporter | None = None,
+    fail_fast: bool = False,
+    workers: int | str | None = None,
+    launcher: str | None = None,
+    dry_run: bool = False,
+    plugin_files: Sequence[str] = (),
 ) -> Results:
-    """Run ``config`` end to end and return its results (also written under its run dir)."""
-    resolved = resolve(config, registry or default())
-    cells = resolved.cells()  # validates targets before any compute
-    fabric = make_fabric(config.fabric)
-    fabric.launch()
-    share_cpu_threads(fabric, config.fabric.num_nodes)
-    if not fabric.is_global_zero:
-        from supreme import progress
+    """Run ``config`` end to end and return its results (also written under its run dir).
 
-        progress.enable(False)  # one set of progress bars, from rank 0
-    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), reporter)
-    records: list[dict[str, Any]] = []
-    for cell in cells:
-        records.extend(runner.run_cell(cell))
-    run_dir = config.run_dir()
-    if fabric.is_global_zero:
-        write_run(run_dir, config, records)
-    return Results(records, run_dir, runner.events)
+    The whole experiment is validated before any compute. Cells run in this process, in
+    ``workers`` local processes, or as SLURM array tasks (``launcher="slurm"``); every
+    cell's outcome is written to ``RUN_DIR/cells/`` as it finishes, and ``results.jsonl``
+    / ``failures.jsonl`` are collected from them at the end (also after an interrupt).
+    A failing method or metric fails its cell, not the grid, unless ``fail_fast``.
+    """
+    from supreme.pipeline import cells as cellrun
 
-
-def write_run(run_dir: Path, config: ExperimentConfig, records: list[dict[str, Any]]) -> None:
-    import json
-
-    atomic_write_json(run_dir / "config.json", config.model_dump(mode="json"))
-    lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    atomic_write_bytes(run_dir / "results.jsonl", lines.encode())
+    return cellrun.run_experiment(
+        config, registry=registry, reporter=reporter, fail_fast=fail_fast, workers=workers,
+        launcher=launcher, dry_run=dry_run, plugin_files=plugin_files,
+    )
 
 
 @dataclass
@@ -130,7 +130,8 @@ class Runner:
     """Runs cells against a store; stateless between cells except for in-memory caches."""
 
     def __init__(self, resolved: Resolved, fabric: Fabric, store: Store,
-                 reporter: Reporter | None, *, dry: bool = False) -> None:
+                 reporter: Reporter | None, *, dry: bool = False, fail_fast: bool = False,
+                 worker: int | None = None) -> None:
         self.r = resolved
         #: Planning only: record every stage's key and whether the store has it, compute
         #: nothing expensive and write nothing (datasets and splits are built in memory).
@@ -140,6 +141,11 @@ class Runner:
         self.store = store
         self.reporter = reporter
         self.events: list[StageEvent] = []
+        #: failures of the current cell (reset by :meth:`run_cell`)
+        self.failures: list[dict[str, Any]] = []
+        self.fail_fast = fail_fast
+        self.worker = worker
+        self.current_stage = ""
         self.fabric_id = identity(fabric, self.config.fabric)
         self._datasets: dict[str, tuple[ImageTensors, ImageTensors, str]] = {}
         self._resident: dict[str, tuple[ImageTensors, ImageTensors]] = {}
@@ -153,6 +159,7 @@ class Runner:
         label = cell if isinstance(cell, str) else cell.label()
         if self.dry:
             return self._plan_stage(stage, label, kind, key, compute)
+        self.current_stage = stage
         info = {"cell": label, "key": key, "kind": kind}
         if self.fabric.is_global_zero:
             self._hooks.supreme_stage_start(stage=stage, info=info)
@@ -162,14 +169,35 @@ class Runner:
         )
         if self.fabric.world_size > 1:
             self.fabric.barrier()
-        event = StageEvent(stage, label, reused, time.perf_counter() - start, key)
+        event = StageEvent(stage, label, reused, time.perf_counter() - start, key, self.worker)
         self.events.append(event)
         if self.fabric.is_global_zero:
             self._hooks.supreme_stage_end(stage=stage, info={**info, "reused": reused,
                                                              "seconds": event.seconds})
             if self.reporter is not None:
                 self.reporter(event)
+        check_interrupt(stage)
         return key, meta, tensors
+
+    # -- faults ---------------------------------------------------------------------------
+    def fail(self, cell: Cell, method: str | None, metric: str | None, stage: str,
+             exc: BaseException) -> None:
+        """Record a failed stage of ``cell``; with ``fail_fast``, stop the run instead."""
+        if isinstance(exc, Interrupted):
+            raise exc  # not a failure: the user asked to stop
+        error_type, message = describe_failure(exc, stage, self.config, self.fabric)
+        record = {**cell.as_dict(), "experiment": self.config.name, "method": method,
+                  "metric": metric, "stage": stage, "error_type": error_type, "error": message}
+        self.failures.append(record)
+        if self.fail_fast:
+            raise StageError(
+                f"{stage} failed in cell {cell.label()}: {error_type}: {message}",
+                "--fail-fast stops at the first failure; without it the other cells go on.",
+            ) from exc
+        import warnings
+
+        warnings.warn(f"{stage} failed in cell {cell.label()}: {error_type}: {message}",
+                      RuntimeWarning, stacklevel=2)
 
     def _plan_stage(self, stage: str, label: str, kind: str, key: str,
                     compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]]
@@ -242,6 +270,12 @@ class Runner:
 
     # -- the cell -------------------------------------------------------------------------
     def run_cell(self, cell: Cell) -> list[dict[str, Any]]:
+        """The records of ``cell``; failed stages go to :attr:`failures` (reset here).
+
+        A failing method or metric only removes its own rows; a failure in a stage the
+        whole cell needs (dataset, M_o, split) raises.
+        """
+        self.failures = []
         data = self.cell_data(cell)
         recipe = self.recipe(cell)
         dataset_id = {**self.r.identity("datasets", cell.dataset), "store": self.dataset(cell.dataset)[2]}
@@ -257,7 +291,7 @@ class Runner:
             trained = fit(model, data.train, recipe, fabric=self.fabric, transform=data.transform,
                           seed=cell.train_seed, description=f"train M_o s_t={cell.train_seed}")
             synchronize(self.fabric)
-            return {"seconds": time.perf_counter() - start}, _cpu_state(trained)
+            return {"seconds": time.perf_counter() - start}, finite_state(trained, "M_o")
 
         train_key, _, original_state = self._stage(
             "train M_o", f"{cell.dataset}/{cell.model} s_t={cell.train_seed}", "models",
@@ -329,29 +363,38 @@ class Runner:
                 # the maximum over ranks; resources combined over ranks
                 measured = gather_ranks(self.fabric, monitor.result())
                 return ({"seconds": measured["seconds"], "resources": measured},
-                        _cpu_state(unwrap(result)))
+                        finite_state(unwrap(result), f"the model returned by {method.name!r}"))
             return compute
 
         rows: dict[str, Row] = {"original": Row("original", train_key, original_state, 0.0, {})}
         if self.needs_reference():
             # M_r: the retrain row when asked for, else the same model for metrics' sake
             retrain = self.r.methods.get("retrain") or Retrain()
-            key, meta, state = self._stage(
-                "retrain M_r", cell.label(), "models",
-                {"stage": "retrain", **common, "split": split_id, "seed": cell.unlearn_seed,
-                 "method": {"name": "retrain", "config": retrain.config.model_dump(mode="json")}},
-                run_method(retrain),
-            )
-            rows["retrain"] = Row("retrain", key, state, meta["seconds"], meta.get("resources", {}))
+            try:
+                key, meta, state = self._stage(
+                    "retrain M_r", cell.label(), "models",
+                    {"stage": "retrain", **common, "split": split_id, "seed": cell.unlearn_seed,
+                     "method": {"name": "retrain",
+                                "config": retrain.config.model_dump(mode="json")}},
+                    run_method(retrain),
+                )
+                rows["retrain"] = Row("retrain", key, state, meta["seconds"],
+                                      meta.get("resources", {}))
+            except Exception as exc:
+                self.fail(cell, "retrain", None, "retrain M_r", exc)
         for name, method in self.r.methods.items():
             if method.reference is not None:
                 continue
-            key, meta, state = self._stage(
-                f"unlearn {name}", cell.label(), "models",
-                {"stage": "unlearn", "original": train_key, "split": split_id,
-                 "method": self.r.identity("methods", name), "seed": cell.unlearn_seed,
-                 "batch_size": batch_size, "fabric": self.fabric_id},
-                run_method(method))
+            try:
+                key, meta, state = self._stage(
+                    f"unlearn {name}", cell.label(), "models",
+                    {"stage": "unlearn", "original": train_key, "split": split_id,
+                     "method": self.r.identity("methods", name), "seed": cell.unlearn_seed,
+                     "batch_size": batch_size, "fabric": self.fabric_id},
+                    run_method(method))
+            except Exception as exc:
+                self.fail(cell, name, None, f"unlearn {name}", exc)
+                continue
             rows[name] = Row(name, key, state, meta["seconds"], meta.get("resources", {}))
         return rows
 
@@ -396,6 +439,12 @@ class Runner:
             row = rows[name]
             context: EvalContext | None = None
             for metric_name, metric in self.r.metrics.items():
+                if reference is None and self.needs_reference() and (
+                        "reference" in metric.needs or "timings" in metric.needs):
+                    if name != "retrain":  # retrain's own failure is recorded already
+                        self.fail(cell, name, metric_name, f"evaluate {name}:{metric_name}",
+                                  StageError("skipped: it needs M_r, whose retraining failed"))
+                    continue
                 payload = {
                     "stage": "evaluate", "model": row.key, "split": split_key,
                     "reference": reference.key if reference and "reference" in metric.needs else None,
@@ -415,8 +464,12 @@ class Runner:
                     # a list keeps the metric's own key order (JSON objects get sorted)
                     return {"values": [[k, float(v)] for k, v in values.items()]}, None
 
-                _, meta, _ = self._stage(f"evaluate {name}:{metric_name}", cell.label(),
-                                         "results", payload, compute)
+                try:
+                    _, meta, _ = self._stage(f"evaluate {name}:{metric_name}", cell.label(),
+                                             "results", payload, compute)
+                except Exception as exc:
+                    self.fail(cell, name, metric_name, f"evaluate {name}:{metric_name}", exc)
+                    continue
                 for key, value in meta["values"]:
                     records.append(self._record(cell, name, metric_name, key, value, row))
         return records
@@ -498,6 +551,96 @@ class Row:
 
 def _cpu_state(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items()}
+
+
+def finite_state(model: nn.Module, what: str) -> dict[str, Any]:
+    """The model's CPU state dict; a NaN or infinite weight raises :class:`StageError`.
+
+    Such a model is never stored, so a rerun computes the stage again.
+    """
+    import torch
+
+    state = _cpu_state(model)
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise StageError(
+            f"{what} has non-finite weights (NaN or inf) in {len(bad)} of {len(state)} tensors, "
+            f"first {bad[0]!r}",
+            "The stage diverged: lower its learning rate or check its loss for NaN.",
+        )
+    return state
+
+
+def describe_failure(exc: BaseException, stage: str, config: ExperimentConfig,
+                     fabric: Fabric) -> tuple[str, str]:
+    """``(error type, message)`` for a failure record; out-of-memory says what to lower."""
+    error_type = type(exc).__name__
+    message = exc.message if isinstance(exc, StageError) else str(exc)
+    if error_type == "OutOfMemoryError" or "out of memory" in message.lower():
+        import torch
+
+        if fabric.device.type == "cuda":
+            torch.cuda.empty_cache()
+        if stage.startswith("evaluate"):
+            knob = f"unlearning.eval_batch_size (now {config.unlearning.eval_batch_size})"
+        elif stage.startswith(("train", "retrain")):
+            knob = f"training.batch_size (now {config.training.batch_size or 'the recipe default'})"
+        else:
+            knob = f"unlearning.batch_size (now {config.unlearning.batch_size or 'the default 64/128'})"
+        message = (f"out of memory on {fabric.device} in stage {stage!r}; lower {knob}, "
+                   f"e.g. --set {knob.split()[0]}=32. ({message.splitlines()[0][:200]})")
+        error_type = "OutOfMemoryError"
+    return error_type, message
+
+
+# -- SIGINT: stop after the current stage --------------------------------------------------
+_STOP: dict[str, Any] = {"requested": False, "external": None}
+
+
+def stop_from(source: Callable[[], bool]) -> None:
+    """Let ``source()`` request the stop instead of SIGINT (worker processes: the parent
+    handles Ctrl-C and tells its workers through an event)."""
+    _STOP["external"] = source
+
+
+def request_stop() -> None:
+    _STOP["requested"] = True
+
+
+def check_interrupt(stage: str) -> None:
+    """Raise :class:`Interrupted` at a stage boundary when a stop was requested."""
+    external = _STOP["external"]
+    if _STOP["requested"] or (external is not None and external()):
+        raise Interrupted(
+            f"interrupted after stage {stage!r}; every finished artifact is kept in the store",
+            "Run the same command again to resume: finished stages are reused.",
+        )
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """First SIGINT: finish the current stage, then stop; a second SIGINT stops at once."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or _STOP["external"]:
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if _STOP["requested"]:
+            raise KeyboardInterrupt
+        _STOP["requested"] = True
+        print("\nstopping after the current stage (Ctrl-C again to stop now)", file=sys.stderr,
+              flush=True)
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _STOP["requested"] = False
 
 
 @dataclass

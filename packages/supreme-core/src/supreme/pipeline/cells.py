@@ -1,0 +1,355 @@
+"""Cells as units of work: run any subset, one outcome file per cell, collect them.
+
+Every way of running a grid (in this process, ``--workers N`` local processes, SLURM
+array tasks) goes through :func:`run_cells`, which writes ``RUN_DIR/cells/<id>.json`` as
+each cell finishes::
+
+    {"index": 3, "id": "…", "cell": {...}, "status": "finished" | "failed",
+     "records": [...], "failures": [...], "seconds": 12.5, "host": "…", "pid": 123,
+     "finished_at": "2026-11-29T10:00:00+00:00"}
+
+:func:`collect` merges the files of the current experiment's cells into
+``results.jsonl`` and ``failures.jsonl``. A cell's id hashes the cell and everything in
+the experiment that changes its results, so a changed experiment never picks up a stale
+outcome. Cells are cheap to run again: every stage they finished is reused from the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from supreme.config import ExperimentConfig
+from supreme.errors import CellsFailed, ConfigError, Interrupted
+from supreme.plan import Cell, Resolved, resolve
+from supreme.registry import Registry, default
+from supreme.store import Store, atomic_write_bytes, atomic_write_json, hash_key
+
+if TYPE_CHECKING:
+    from supreme.pipeline.run import Reporter, Results, Runner, StageEvent
+
+#: experiment fields that decide how cells are scheduled, not what they compute
+SCHEDULING = {"launch", "slurm", "loggers", "output_dir", "name"}
+
+
+@dataclass
+class CellOutcome:
+    index: int
+    cell: Cell
+    status: str  # "finished" | "failed"
+    records: list[dict[str, Any]]
+    failures: list[dict[str, Any]]
+    seconds: float
+
+
+@dataclass
+class Collected:
+    """The merged outcome files of an experiment's cells."""
+
+    cells: list[Cell]
+    records: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    #: per cell index: "finished", "failed" or "missing"
+    status: dict[int, str] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        out = {"finished": 0, "failed": 0, "missing": 0}
+        for state in self.status.values():
+            out[state] += 1
+        return out
+
+
+def experiment_identity(config: ExperimentConfig) -> dict[str, Any]:
+    return config.model_dump(mode="json", exclude=SCHEDULING)
+
+
+def cell_id(config: ExperimentConfig, cell: Cell) -> str:
+    """A stable id of ``cell`` within this experiment (16 hex digits)."""
+    return hash_key({"cell": cell.as_dict(), "experiment": experiment_identity(config)})[:16]
+
+
+def cell_path(config: ExperimentConfig, cell: Cell) -> Path:
+    return config.run_dir() / "cells" / f"{cell_id(config, cell)}.json"
+
+
+def read_outcome(path: Path) -> dict[str, Any] | None:
+    """A cell's outcome file, or ``None`` if it is missing or unreadable (then: rerun)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("status") in ("finished", "failed") else None
+
+
+def write_config(config: ExperimentConfig) -> None:
+    atomic_write_json(config.run_dir() / "config.json", config.model_dump(mode="json"))
+
+
+def collect(config: ExperimentConfig, registry: Registry | None = None, *,
+            cells: Sequence[Cell] | None = None, write: bool = True) -> Collected:
+    """Merge the outcome files of the experiment's cells (in grid order) and write
+    ``results.jsonl`` and ``failures.jsonl`` (when ``write``)."""
+    if cells is None:
+        cells = resolve(config, registry or default()).cells()
+    merged = Collected(list(cells))
+    for index, cell in enumerate(cells):
+        outcome = read_outcome(cell_path(config, cell))
+        if outcome is None:
+            merged.status[index] = "missing"
+            continue
+        merged.status[index] = outcome["status"]
+        merged.records.extend(outcome["records"])
+        merged.failures.extend(outcome["failures"])
+    if write:
+        run_dir = config.run_dir()
+        for name, rows in (("results.jsonl", merged.records), ("failures.jsonl", merged.failures)):
+            lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+            atomic_write_bytes(run_dir / name, lines.encode())
+    return merged
+
+
+# -- running cells in this process ---------------------------------------------------------
+def prepare_process(config: ExperimentConfig) -> None:
+    """Process-wide settings a run needs (deterministic algorithms)."""
+    if config.deterministic:
+        import torch
+
+        # cuBLAS needs a fixed workspace for deterministic matmuls on CUDA >= 10.2
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.benchmark = False
+
+
+def run_cells(
+    config: ExperimentConfig,
+    indices: Sequence[int] | None = None,
+    *,
+    registry: Registry | None = None,
+    reporter: Reporter | None = None,
+    fail_fast: bool = False,
+    on_cell: Callable[[CellOutcome], None] | None = None,
+    worker: int | None = None,
+    resolved: Resolved | None = None,
+) -> list[CellOutcome]:
+    """Run the cells at ``indices`` (all when ``None``) and write their outcome files.
+
+    A method or metric that fails marks its cell ``failed`` (the error is recorded) and
+    the next cell runs; ``fail_fast`` raises :class:`~supreme.errors.StageError` instead.
+    A stage every row needs (dataset, M_o, split) failing fails the whole cell.
+    """
+    outcomes, _ = _run_cells(config, indices, registry=registry, reporter=reporter,
+                             fail_fast=fail_fast, on_cell=on_cell, worker=worker,
+                             resolved=resolved)
+    return outcomes
+
+
+def _run_cells(
+    config: ExperimentConfig,
+    indices: Iterable[int] | None,
+    *,
+    registry: Registry | None,
+    reporter: Reporter | None,
+    fail_fast: bool,
+    on_cell: Callable[[CellOutcome], None] | None = None,
+    worker: int | None = None,
+    resolved: Resolved | None = None,
+    loggers: Any = None,
+) -> tuple[list[CellOutcome], Runner]:
+    from supreme.pipeline.fabric import make_fabric, share_cpu_threads
+    from supreme.pipeline.run import Runner, interruptible
+
+    resolved = resolved or resolve(config, registry or default())
+    cells = resolved.cells()
+    chosen: Iterable[int] = range(len(cells)) if indices is None else indices
+    if isinstance(chosen, Sequence):
+        for index in chosen:
+            if not 0 <= index < len(cells):
+                raise ConfigError(f"cell index {index} is outside 0..{len(cells) - 1}",
+                                  "`supreme plan` lists the cells of the experiment.")
+    prepare_process(config)
+    # Lightning's hint to use srun is noise where SLURM is installed but we run locally
+    warnings.filterwarnings("ignore", message=r"The `srun` command is available")
+    fabric = make_fabric(config.fabric)
+    fabric.launch()
+    share_cpu_threads(fabric, config.fabric.num_nodes)
+    if not fabric.is_global_zero:
+        from supreme import progress
+
+        progress.enable(False)  # one set of progress bars, from rank 0
+    own_loggers = loggers is None and fabric.is_global_zero and bool(config.loggers.use)
+    if own_loggers:
+        from supreme.loggers import ExperimentLoggers
+
+        loggers = ExperimentLoggers.open(config, config.run_dir(), world_size=fabric.world_size)
+
+    def report(event: StageEvent) -> None:
+        if reporter is not None:
+            reporter(event)
+        if loggers is not None:
+            loggers.stage(event)
+
+    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), report,
+                    fail_fast=fail_fast, worker=worker)
+    outcomes = []
+    try:
+        with interruptible():
+            for index in chosen:
+                cell = cells[index]
+                start = time.perf_counter()
+                try:
+                    records = runner.run_cell(cell)
+                except Interrupted:
+                    raise
+                except Exception as exc:  # a stage the whole cell needs
+                    records = []
+                    runner.fail(cell, None, None, runner.current_stage or "cell", exc)
+                outcome = CellOutcome(index, cell, "failed" if runner.failures else "finished",
+                                      records, list(runner.failures), time.perf_counter() - start)
+                if fabric.is_global_zero:
+                    _write_outcome(config, outcome)
+                    if loggers is not None:
+                        loggers.cell(cell, outcome.records, outcome.failures)
+                outcomes.append(outcome)
+                if on_cell is not None:
+                    on_cell(outcome)
+    finally:
+        if own_loggers:
+            loggers.close()
+    return outcomes, runner
+
+
+def _write_outcome(config: ExperimentConfig, outcome: CellOutcome) -> None:
+    atomic_write_json(cell_path(config, outcome.cell), {
+        "index": outcome.index, "id": cell_id(config, outcome.cell),
+        "cell": outcome.cell.as_dict(), "status": outcome.status, "records": outcome.records,
+        "failures": outcome.failures, "seconds": outcome.seconds, "host": socket.gethostname(),
+        "pid": os.getpid(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+
+
+# -- the whole experiment --------------------------------------------------------------------
+def resolve_workers(config: ExperimentConfig, workers: int | str | None) -> int:
+    """How many local worker processes: ``auto`` is one per device (CUDA), or one per
+    two CPU cores."""
+    chosen = config.launch.workers if workers is None else workers
+    if isinstance(chosen, str):
+        if chosen != "auto":
+            try:
+                chosen = int(chosen)
+            except ValueError:
+                raise ConfigError(f"--workers {chosen!r} is not a number or 'auto'",
+                                  "Use e.g. --workers 2 or --workers auto.") from None
+        else:
+            return _auto_workers(config)
+    if not 1 <= chosen <= 256:
+        raise ConfigError(f"workers = {chosen} is outside 1..256", "Use e.g. --workers 2.")
+    return chosen
+
+
+def _auto_workers(config: ExperimentConfig) -> int:
+    if config.fabric.accelerator in ("cuda", "gpu", "auto"):
+        import torch
+
+        if torch.cuda.is_available():
+            per_cell = config.fabric.devices if isinstance(config.fabric.devices, int) else 1
+            return max(1, torch.cuda.device_count() // max(1, per_cell))
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    *,
+    registry: Registry | None = None,
+    reporter: Reporter | None = None,
+    fail_fast: bool = False,
+    workers: int | str | None = None,
+    launcher: str | None = None,
+    dry_run: bool = False,
+    plugin_files: Sequence[str] = (),
+) -> Results:
+    from supreme.pipeline.run import Results
+
+    registry = registry or default()
+    resolved = resolve(config, registry)
+    cells = resolved.cells()
+    _validate(resolved, cells)
+    if config.loggers.use:
+        from supreme.loggers import require_extra
+
+        for name in config.loggers.use:
+            require_extra(name)  # a missing extra fails before any compute
+    launcher = launcher or config.launch.launcher
+    if launcher not in ("local", "slurm"):
+        raise ConfigError(f"launcher {launcher!r} is unknown", "Use local or slurm.")
+    n_workers = resolve_workers(config, workers)
+    if launcher == "slurm":
+        from supreme.launch.slurm import launch
+
+        if not dry_run:
+            write_config(config)
+        failed = launch(config, indices=list(range(len(cells))), dry_run=dry_run, wait=True,
+                        plugin_files=list(plugin_files), echo=print)
+        merged = collect(config, cells=cells, write=not dry_run)
+        del failed  # the failures are in the collected outcome files
+        return Results(merged.records, config.run_dir(), [], merged.failures, len(cells))
+    if dry_run:
+        raise ConfigError("--dry-run only applies to --launcher slurm",
+                          "Use `supreme plan` to see what a local run would compute.")
+    if n_workers > 1 and len(cells) > 1:
+        from supreme.pipeline.workers import run_with_workers
+
+        write_config(config)
+        events = run_with_workers(config, cells, n_workers, reporter=reporter,
+                                  fail_fast=fail_fast, plugin_files=plugin_files)
+        merged = collect(config, cells=cells)
+        return Results(merged.records, config.run_dir(), events, merged.failures, len(cells))
+    if _rank_zero_env():
+        write_config(config)
+    try:
+        outcomes, runner = _run_cells(config, None, registry=registry, reporter=reporter,
+                                      fail_fast=fail_fast, resolved=resolved)
+    except Interrupted:
+        if _rank_zero_env():
+            collect(config, cells=cells)  # what finished stays reported
+        raise
+    if not runner.fabric.is_global_zero:
+        records = [r for o in outcomes for r in o.records]
+        failures = [f for o in outcomes for f in o.failures]
+        return Results(records, config.run_dir(), runner.events, failures, len(cells))
+    merged = collect(config, cells=cells)
+    return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells))
+
+
+def _rank_zero_env() -> bool:
+    """Rank 0, or a process not yet launched by a distributed launcher."""
+    return all(os.environ.get(v, "0") == "0" for v in ("RANK", "LOCAL_RANK", "SLURM_PROCID"))
+
+
+def _validate(resolved: Resolved, cells: list[Cell]) -> None:
+    """Everything checkable before compute (supreme.validate, when installed)."""
+    try:
+        from supreme.validate import validate
+    except ImportError:  # pragma: no cover - validate ships with the core
+        return
+    validate(resolved, cells)
+
+
+def failures_error(results: Results) -> CellsFailed:
+    """The error the CLI raises after printing a run in which cells failed."""
+    failed_cells = {json.dumps({k: f[k] for k in Cell.__dataclass_fields__}, sort_keys=True)
+                    for f in results.failures}
+    first = results.failures[0]
+    return CellsFailed(
+        f"{len(failed_cells)} of {results.cells} cells failed ({len(results.failures)} failed stages); "
+        f"first: {first['stage']}: {first['error_type']}: {first['error']}",
+        f"Every failure is in {results.run_dir / 'failures.jsonl'} and in `supreme report`. "
+        "Fix the cause and run again: only what failed is computed.",
+    )

@@ -1,0 +1,204 @@
+"""``--workers N``: independent cells at once, in separate processes on one machine.
+
+Each worker is a fresh (spawned) process bound to its own device (CUDA: one
+``CUDA_VISIBLE_DEVICES`` slice per worker; CPU: its share of the cores) that takes cells
+from a shared queue and runs them through :func:`~supreme.pipeline.cells.run_cells`.
+Workers share the store, whose per-artifact file locks make each M_o and M_r train once:
+a worker that needs an artifact another one is training waits for it, then reuses it.
+Cells are queued so that neighbours need different M_o, which keeps workers from waiting.
+
+The parent prints every worker's stage lines (prefixed ``[wN]``), feeds the loggers, and
+handles Ctrl-C: the first one lets every worker finish its current stage, the second
+stops them at once.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from supreme.config import ExperimentConfig
+from supreme.errors import Interrupted, StageError, SupremeError
+from supreme.plan import Cell
+
+if TYPE_CHECKING:
+    from supreme.pipeline.run import Reporter, StageEvent
+
+
+def queue_order(cells: Sequence[Cell]) -> list[int]:
+    """Cell indices, round-robin over the M_o they need (dataset, model, training seed)."""
+    groups: dict[tuple[str, str, int], list[int]] = {}
+    for index, cell in enumerate(cells):
+        groups.setdefault((cell.dataset, cell.model, cell.train_seed), []).append(index)
+    order: list[int] = []
+    lists = list(groups.values())
+    while any(lists):
+        for members in lists:
+            if members:
+                order.append(members.pop(0))
+    return order
+
+
+def device_env(config: ExperimentConfig, worker: int, n_workers: int) -> dict[str, str]:
+    """Environment binding ``worker`` to its devices and CPU threads."""
+    env = {"SUPREME_WORKER": str(worker)}
+    if config.fabric.accelerator in ("cuda", "gpu", "auto"):
+        import torch
+
+        if torch.cuda.is_available():
+            per = config.fabric.devices if isinstance(config.fabric.devices, int) else 1
+            total = torch.cuda.device_count()
+            first = (worker * per) % max(1, total)
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(str((first + i) % total) for i in range(per))
+    threads = max(1, (os.cpu_count() or 1) // n_workers)
+    env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
+            env: dict[str, str], tasks: Any, messages: Any, stop: Any, fail_fast: bool) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    os.environ.update(env)
+    try:
+        import torch
+
+        from supreme import progress, registry
+        from supreme.pipeline import run as runmod
+        from supreme.pipeline.cells import _run_cells
+
+        torch.set_num_threads(int(env["OMP_NUM_THREADS"]))
+        progress.enable(False)
+        registry.restore_state(plugins)
+        runmod.stop_from(stop.is_set)
+        config = ExperimentConfig.model_validate(config_json)
+
+        def indices() -> Any:
+            while not stop.is_set():
+                try:
+                    yield tasks.get_nowait()
+                except queue.Empty:
+                    return
+
+        def on_cell(outcome: Any) -> None:
+            messages.put(("cell", worker, (outcome.index, outcome.status)))
+
+        _run_cells(config, indices(), registry=None, fail_fast=fail_fast, on_cell=on_cell,
+                   worker=worker, reporter=lambda event: messages.put(("event", worker, event)))
+    except Interrupted:
+        messages.put(("interrupted", worker, None))
+    except SupremeError as exc:
+        messages.put(("error", worker, (type(exc).__name__, exc.message, exc.hint, exc.exit_code)))
+    except BaseException as exc:  # a bug: report it, do not hang the parent
+        messages.put(("error", worker, (type(exc).__name__, f"{type(exc).__name__}: {exc}",
+                                        "Rerun with --workers 1 --debug for the traceback.", 1)))
+    finally:
+        messages.put(("done", worker, None))
+
+
+def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers: int, *,
+                     reporter: Reporter | None = None, fail_fast: bool = False,
+                     plugin_files: Sequence[str] = ()) -> list[StageEvent]:
+    """Run every cell on ``n_workers`` processes; returns the stage events of all workers."""
+    import multiprocessing as mp
+
+    from supreme import registry
+    from supreme.pipeline.run import _STOP, interruptible
+
+    plugins = registry.portable_state(plugin_files)
+    if plugins["skipped"]:
+        import warnings
+
+        warnings.warn(
+            f"plugins registered as objects cannot reach worker processes: "
+            f"{', '.join(plugins['skipped'])}; register a module or use --plugin FILE",
+            RuntimeWarning, stacklevel=2,
+        )
+    n_workers = min(n_workers, len(cells))
+    context = mp.get_context("spawn")
+    tasks, messages, stop = context.Queue(), context.Queue(), context.Event()
+    for index in queue_order(cells):
+        tasks.put(index)
+    loggers = None
+    if config.loggers.use:
+        from supreme.loggers import ExperimentLoggers
+
+        loggers = ExperimentLoggers.open(config, config.run_dir())
+    config_json = config.model_dump(mode="json")
+    processes = [
+        context.Process(target=_worker, name=f"supreme-worker-{w}", daemon=True,
+                        args=(w, config_json, plugins, device_env(config, w, n_workers), tasks,
+                              messages, stop, fail_fast))
+        for w in range(1, n_workers + 1)
+    ]
+    events: list[StageEvent] = []
+    errors: list[tuple[str, str, str, int]] = []
+    interrupted = False
+    try:
+        with interruptible():
+            for process in processes:
+                process.start()
+            running = len(processes)
+            while running:
+                if _STOP["requested"] and not stop.is_set():
+                    stop.set()  # workers finish their current stage, then stop
+                try:
+                    kind, worker, payload = messages.get(timeout=0.5)
+                except queue.Empty:
+                    if not any(p.is_alive() for p in processes):
+                        break  # every worker died without saying so
+                    continue
+                if kind == "event":
+                    events.append(payload)
+                    if reporter is not None:
+                        reporter(payload)
+                    if loggers is not None:
+                        loggers.stage(payload)
+                elif kind == "cell":
+                    index, status = payload
+                    _cell_done(config, cells, loggers, index, status)
+                    if status == "failed" and fail_fast:
+                        stop.set()
+                elif kind == "error":
+                    errors.append(payload)
+                    stop.set()
+                elif kind == "interrupted":
+                    interrupted = True
+                elif kind == "done":
+                    running -= 1
+            interrupted = interrupted or _STOP["requested"]
+    except KeyboardInterrupt:  # second Ctrl-C: stop now
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        interrupted = True
+    finally:
+        for process in processes:
+            process.join(timeout=30)
+            if process.is_alive():
+                process.kill()
+        if loggers is not None:
+            loggers.close()
+    if errors:
+        name, message, hint, code = errors[0]
+        error = StageError(message, hint)
+        error.exit_code = code  # the worker's error class decides the exit code
+        raise error
+    if interrupted:
+        raise Interrupted("interrupted; every finished artifact is kept in the store",
+                          "Run the same command again to resume: finished stages are reused.")
+    return events
+
+
+def _cell_done(config: ExperimentConfig, cells: Sequence[Cell], loggers: Any, index: int,
+               status: str) -> None:
+    if loggers is None:
+        return
+    from supreme.pipeline.cells import cell_path, read_outcome
+
+    outcome = read_outcome(cell_path(config, cells[index]))
+    if outcome is not None:
+        loggers.cell(cells[index], outcome["records"], outcome["failures"])

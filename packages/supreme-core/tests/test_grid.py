@@ -1,0 +1,244 @@
+"""Grids under faults: failed cells, fail-fast, workers, SIGKILL/SIGINT and resume, two
+runs sharing one store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import supreme
+from supreme import registry
+from supreme.errors import StageError
+from supreme.pipeline.cells import collect
+from supreme.store import META, Store
+
+import faultplugin
+
+HERE = Path(__file__).parent
+
+
+@pytest.fixture
+def broken(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The marker that keeps the fault plugin's components broken (delete it to fix them)."""
+    marker = tmp_path / "broken"
+    marker.write_text("yes")
+    monkeypatch.setenv("SUPREME_TEST_BROKEN", str(marker))
+    return marker
+
+
+@pytest.fixture
+def faulty(toy: Any, broken: Path) -> Path:
+    registry.register_plugin(faultplugin)
+    return broken
+
+
+def grid(tmp_path: Path, **changes: Any) -> dict[str, Any]:
+    return {
+        "output_dir": str(tmp_path / "runs"), "datasets": ["toy"], "models": ["tiny"],
+        "targets": {"fullclass": ["b", "c"]},
+        "methods": ["original", "retrain", "toy_ascent", "toy_raise", "toy_nan"],
+        "metrics": ["toy_accuracy", "toy_gap"], **changes,
+    }
+
+
+def computed(results: supreme.Results) -> list[tuple[str, str]]:
+    return sorted((e.stage, e.cell) for e in results.events if not e.reused)
+
+
+def test_faulty_methods_fail_their_cells_and_the_grid_goes_on(tmp_path: Path, faulty: Path) -> None:
+    with pytest.warns(RuntimeWarning, match="toy_raise cannot forget class 1"):
+        results = supreme.run(supreme.load_config(data=grid(tmp_path)))
+    failures = {(f["target"], f["method"], f["stage"], f["error_type"]) for f in results.failures}
+    assert failures == {
+        ("b", "toy_raise", "unlearn toy_raise", "ValueError"),
+        ("b", "toy_nan", "unlearn toy_nan", "StageError"),
+        ("c", "toy_nan", "unlearn toy_nan", "StageError"),
+    }
+    nan = next(f for f in results.failures if f["method"] == "toy_nan")
+    assert "non-finite weights (NaN or inf)" in nan["error"]
+    # every other row of both cells was evaluated, toy_raise too where it worked
+    rows = {(r["target"], r["method"]) for r in results.records}
+    assert rows == {(t, m) for t in "bc" for m in ("original", "retrain", "toy_ascent")} | {
+        ("c", "toy_raise")}
+    # the failures are on disk next to the results, and no broken model was stored
+    on_disk = [json.loads(x) for x in (results.run_dir / "failures.jsonl").read_text().splitlines()]
+    assert len(on_disk) == 3
+    merged = collect(supreme.load_config(data=grid(tmp_path)))
+    assert merged.counts() == {"finished": 0, "failed": 2, "missing": 0}
+
+    # fix the plugin: the rerun computes exactly the failed stages and their evaluations
+    faulty.unlink()
+    again = supreme.run(supreme.load_config(data=grid(tmp_path)))
+    assert again.failures == []
+    stages = {stage for stage, _ in computed(again)}
+    assert stages == {"unlearn toy_raise", "unlearn toy_nan", "evaluate toy_raise:toy_accuracy",
+                      "evaluate toy_raise:toy_gap", "evaluate toy_nan:toy_accuracy",
+                      "evaluate toy_nan:toy_gap"}
+    assert len(computed(again)) == 3 + 3 * 2  # raise on b, nan on b and c; 2 metrics each
+    assert collect(supreme.load_config(data=grid(tmp_path))).counts()["finished"] == 2
+    kept = [r for r in again.records if r["method"] == "toy_ascent"]
+    assert kept == [r for r in results.records if r["method"] == "toy_ascent"]
+
+
+def test_a_failing_metric_removes_only_its_own_values(tmp_path: Path, faulty: Path) -> None:
+    settings = grid(tmp_path, methods=["original", "toy_ascent"],
+                    metrics=["toy_accuracy", "toy_bad_metric"], targets={"fullclass": ["b"]})
+    with pytest.warns(RuntimeWarning):
+        results = supreme.run(supreme.load_config(data=settings))
+    assert {(f["method"], f["metric"], f["error_type"]) for f in results.failures} == {
+        ("original", "toy_bad_metric", "ZeroDivisionError"),
+        ("toy_ascent", "toy_bad_metric", "ZeroDivisionError")}
+    assert {(r["method"], r["metric"]) for r in results.records} == {
+        ("original", "toy_accuracy"), ("toy_ascent", "toy_accuracy")}
+
+
+def test_fail_fast_stops_at_the_first_failure(tmp_path: Path, faulty: Path) -> None:
+    config = supreme.load_config(data=grid(tmp_path, methods=["toy_raise", "toy_ascent"]))
+    with pytest.raises(StageError, match=r"unlearn toy_raise failed in cell toy/tiny/fullclass:b"
+                       r".*ValueError: toy_raise cannot forget class 1"):
+        supreme.run(config, fail_fast=True)
+    # the first cell stopped at toy_raise: toy_ascent never ran
+    assert not list((tmp_path / "runs" / "default" / "cells").glob("*.json"))
+
+
+def test_the_cli_reports_failed_cells_with_exit_code_1(tmp_path: Path, broken: Path) -> None:
+    result = cli(tmp_path, "--set", "methods=['original','toy_raise']")
+    assert result.returncode == 1, result.stderr
+    assert "1 of 2 cells failed (1 failed stages); first: unlearn toy_raise: ValueError: " \
+           "toy_raise cannot forget class 1" in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    # the results of both cells were still printed and written
+    assert "original" in result.stdout
+    assert len((tmp_path / "runs" / "default" / "results.jsonl").read_text().splitlines()) > 0
+
+
+# -- processes -----------------------------------------------------------------------------
+def cli_command(tmp_path: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "supreme", "--plugin", str(HERE / "toyplugin.py"),
+            "--plugin", str(HERE / "faultplugin.py"), "run", "--no-progress",
+            "--set", f"output_dir='{tmp_path / 'runs'}'", "--set", "datasets=['toy']",
+            "--set", "models=['tiny']", "--set", "targets={fullclass=['b','c']}",
+            "--set", "metrics=['toy_accuracy','toy_gap']", *args]
+
+
+def cli_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+
+
+def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cli_command(tmp_path, *args), capture_output=True, text=True,
+                          env=cli_env(), timeout=600)
+
+
+def results_of(tmp_path: Path) -> list[dict[str, Any]]:
+    lines = (tmp_path / "runs" / "default" / "results.jsonl").read_text().splitlines()
+    return [json.loads(x) for x in lines]
+
+
+def assert_store_intact(root: Path) -> int:
+    """Every complete artifact loads and matches its checksum; returns how many."""
+    store, count = Store(root), 0
+    for meta in root.glob(f"*/*/{META}"):
+        store.load(meta.parent.parent.name, meta.parent.name)  # raises on corruption
+        count += 1
+    return count
+
+
+SLOW_GRID = ("--set", "methods=['original','retrain','toy_slow','toy_ascent']",
+             "--set", "method.toy_slow.seconds=1.5")
+
+
+def run_until(tmp_path: Path, *, after_lines: int, then_wait: float, sig: int,
+              extra: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Start a run, send ``sig`` ``then_wait`` s after its ``after_lines``-th stage line."""
+    process = subprocess.Popen(cli_command(tmp_path, *SLOW_GRID, *extra), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env=cli_env())
+    assert process.stderr is not None
+    seen, lines = 0, []
+    for line in process.stderr:  # stage lines go to stderr
+        lines.append(line)
+        if "[" in line and ("computed" in line or "reused" in line):
+            seen += 1
+            if seen == after_lines:
+                break
+    time.sleep(then_wait)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=300)
+    return process.returncode, "".join(lines) + err
+
+
+@pytest.mark.slow
+def test_sigkill_at_several_points_then_rerun_gives_identical_results(tmp_path: Path) -> None:
+    clean = tmp_path / "clean"
+    assert cli(clean, *SLOW_GRID).returncode == 0
+    expected = results_of(clean)
+    assert len(expected) == 2 * 4 * 4  # 2 cells x 4 rows x (3 accuracy keys + 1 gap)
+    killed = tmp_path / "killed"
+    # after the dataset; after M_o; in the middle of toy_slow (cell 1); cell 2's evaluation
+    for after_lines, wait in ((1, 0.0), (2, 0.0), (4, 0.7), (20, 0.0)):
+        code, _ = run_until(killed, after_lines=after_lines, then_wait=wait, sig=signal.SIGKILL)
+        assert code == -signal.SIGKILL
+        assert assert_store_intact(killed / "runs" / "store") >= 1
+    assert cli(killed, *SLOW_GRID).returncode == 0
+    assert results_of(killed) == expected
+
+
+@pytest.mark.slow
+def test_sigint_stops_after_the_current_stage_and_the_rerun_resumes(tmp_path: Path) -> None:
+    # SIGINT while toy_slow runs: it finishes that stage, then exits 130
+    code, err = run_until(tmp_path, after_lines=4, then_wait=0.5, sig=signal.SIGINT)
+    assert code == 130, err
+    assert "stopping after the current stage" in err
+    assert "interrupted after stage 'unlearn toy_slow'" in " ".join(err.split())
+    assert "Traceback" not in err
+    store = tmp_path / "runs" / "store"
+    stages = assert_store_intact(store)
+    assert stages == 5  # dataset, M_o, split, M_r, toy_slow: the interrupted stage was kept
+    rerun = cli(tmp_path, *SLOW_GRID)
+    assert rerun.returncode == 0
+    reused = {x.rsplit("[", 1)[1] for x in rerun.stderr.splitlines() if " reused " in x}
+    assert len(reused) == 5  # exactly the five stages that had finished
+
+
+@pytest.mark.slow
+def test_two_runs_on_one_store_train_each_artifact_once(tmp_path: Path) -> None:
+    args = (*SLOW_GRID, "--set", "seeds.train=[0,1]")
+    first = subprocess.Popen(cli_command(tmp_path, *args), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=cli_env())
+    second = subprocess.Popen(cli_command(tmp_path, *args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=cli_env())
+    outs = [p.communicate(timeout=600) for p in (first, second)]
+    assert first.returncode == second.returncode == 0, outs
+    computed_keys: dict[str, int] = {}
+    for _, err in outs:
+        for line in err.splitlines():
+            if "computed in" in line:
+                key = line.rsplit("[", 1)[1].rstrip("]")
+                computed_keys[key] = computed_keys.get(key, 0) + 1
+    assert computed_keys and max(computed_keys.values()) == 1  # nothing computed twice
+    assert assert_store_intact(tmp_path / "runs" / "store") == len(computed_keys)
+
+
+@pytest.mark.slow
+def test_two_workers_give_the_results_of_one_and_train_each_model_once(tmp_path: Path) -> None:
+    args = ("--set", "methods=['original','retrain','toy_ascent']", "--set", "seeds.train=[0,1]")
+    one = cli(tmp_path / "one", *args, "--workers", "1")
+    two = cli(tmp_path / "two", *args, "--workers", "2")
+    assert one.returncode == two.returncode == 0, two.stderr
+    # the same models (artifact keys hash the weights' inputs) and the same numbers; a
+    # worker uses fewer CPU threads, which changes float32 summation order in the last bit
+    one_records, two_records = results_of(tmp_path / "one"), results_of(tmp_path / "two")
+    assert [{**r, "value": 0} for r in two_records] == [{**r, "value": 0} for r in one_records]
+    for a, b in zip(one_records, two_records, strict=True):
+        assert b["value"] == pytest.approx(a["value"], rel=1e-6, abs=1e-9)
+    lines = [x for x in two.stderr.splitlines() if "computed in" in x]
+    assert {x.split()[0] for x in lines} == {"[w1]", "[w2]"}  # both workers did work
+    trainings = [x for x in lines if "train M_o" in x]
+    assert len(trainings) == 2  # one per training seed, across both workers
