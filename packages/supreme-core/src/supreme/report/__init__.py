@@ -1,5 +1,9 @@
-"""Reports from a run directory's ``results.jsonl``: tidy CSV, Markdown and LaTeX tables."""
+"""Reports from a run directory's ``results.jsonl``: tidy CSV/Parquet, Markdown, LaTeX and
+HTML tables, a ranking with paired tests, plots and a leaderboard."""
 
-from supreme.report.tables import Summary, load_records, summarise, write_report
+from supreme.report.build import write_report
+from supreme.report.ranking import Ranking, rank, sign_flip_test
+from supreme.report.tables import Summary, load_records, summarise
 
-__all__ = ["Summary", "load_records", "summarise", "write_report"]
+__all__ = ["Ranking", "Summary", "load_records", "rank", "sign_flip_test", "summarise",
+           "write_report"]

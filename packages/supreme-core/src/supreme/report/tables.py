@@ -5,7 +5,8 @@ and the difference to the retrained reference computed per seed, as the paper's 
 do: for every seed triple (s_t, s_u, s_e) the values are first averaged over forget
 targets, then Δ = method − retrain per seed, then mean ± std over seeds with a 95%
 bootstrap confidence interval of the mean. The seed counts I/J/K are stated with each
-table. Only the standard library and NumPy are used.
+table. Only the standard library and NumPy are used (pyarrow for the Parquet file,
+imported when it is written).
 """
 
 from __future__ import annotations
@@ -98,31 +99,45 @@ def bootstrap_ci(values: Sequence[float], seed: int = 0) -> tuple[float, float]:
     return float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def group_records(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+    """The records of each (dataset, model, scenario), in first-seen order."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["dataset"], r["model"], r["scenario"]), []).append(r)
+    return groups
+
+
+def seed_of(record: dict[str, Any]) -> Seed:
+    return (record["train_seed"], record["unlearn_seed"], record["eval_seed"])
+
+
+def seed_means(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], dict[Seed, float]]:
+    """``{(metric, key, method): {seed: value}}``, each value the mean over forget targets.
+
+    The records should be those of one (dataset, model, scenario).
+    """
+    per_seed: dict[tuple[str, str, str], dict[Seed, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for r in records:
+        per_seed[(r["metric"], r["key"], r["method"])][seed_of(r)].append(float(r["value"]))
+    return {k: {s: statistics.fmean(v) for s, v in by_seed.items()} for k, by_seed in per_seed.items()}
+
+
 def summarise(records: Sequence[dict[str, Any]]) -> list[Summary]:
     """One :class:`Summary` per (dataset, model, scenario), in first-seen order."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for r in records:
-        groups.setdefault(tuple(r[k] for k in GROUP_KEYS), []).append(r)
-    return [_summary(key, rows) for key, rows in groups.items()]
+    return [_summary(key, rows) for key, rows in group_records(records).items()]
 
 
-def _summary(key: tuple[str, ...], records: list[dict[str, Any]]) -> Summary:
+def _summary(key: tuple[str, str, str], records: list[dict[str, Any]]) -> Summary:
     methods = list(dict.fromkeys(r["method"] for r in records))
-    # per (metric, key, method, seed): the values of every target, averaged below
-    per_seed: dict[tuple[str, str, str], dict[Seed, list[float]]] = defaultdict(lambda: defaultdict(list))
-    seeds: set[Seed] = set()
-    for r in records:
-        seed = (r["train_seed"], r["unlearn_seed"], r["eval_seed"])
-        seeds.add(seed)
-        per_seed[(r["metric"], r["key"], r["method"])][seed].append(float(r["value"]))
-    summary = Summary(*key, methods=methods, seeds=seed_counts(seeds),
+    per_seed = seed_means(records)
+    summary = Summary(key[0], key[1], key[2], methods=methods, seeds=seed_counts(seed_of(r) for r in records),
                       targets=list(dict.fromkeys(r["target"] for r in records)))
     row_keys = list(dict.fromkeys((r["metric"], r["key"]) for r in records))
     for metric, k in row_keys:
-        reference = {s: statistics.fmean(v) for s, v in per_seed.get((metric, k, "retrain"), {}).items()}
+        reference = per_seed.get((metric, k, "retrain"), {})
         cells: dict[str, Cell] = {}
         for method in methods:
-            by_seed = {s: statistics.fmean(v) for s, v in per_seed.get((metric, k, method), {}).items()}
+            by_seed = per_seed.get((metric, k, method), {})
             if not by_seed:
                 continue
             ordered = sorted(by_seed)
@@ -164,18 +179,28 @@ def title(summary: Summary) -> str:
             f"{', '.join(summary.targets)}; seeds I={i}, J={j}, K={k}")
 
 
-def markdown(summaries: Sequence[Summary]) -> str:
+def _md(text: str) -> str:
+    return str(text).replace("|", "\\|")
+
+
+def markdown(summaries: Sequence[Summary],
+             after: dict[tuple[str, str, str], list[str]] | None = None,
+             footer: Sequence[str] = ()) -> str:
+    """The tables; ``after[(dataset, model, scenario)]``: lines put after that group's table,
+    ``footer``: lines at the end."""
     out = ["# Results", "",
            "Each cell: mean ± std over seeds (values first averaged over targets per seed); "
            "in brackets the per-seed difference to retrain, Δ = method − retrain, mean ± std "
            "and its 95% bootstrap confidence interval.", ""]
     for s in summaries:
-        out += [f"## {title(s)}", "", "| metric | key | " + " | ".join(s.methods) + " |",
+        out += [f"## {title(s)}", "", "| metric | key | " + " | ".join(map(_md, s.methods)) + " |",
                 "|---|---|" + "---|" * len(s.methods)]
         for (metric, k), cells in s.rows.items():
-            out.append(f"| {metric} | {k} | "
+            out.append(f"| {_md(metric)} | {_md(k)} | "
                        + " | ".join(cell_text(cells.get(m)) for m in s.methods) + " |")
         out.append("")
+        out += (after or {}).get((s.dataset, s.model, s.scenario), [])
+    out += footer
     return "\n".join(out)
 
 
@@ -200,25 +225,51 @@ def latex(summaries: Sequence[Summary]) -> str:
     return "\n".join(out)
 
 
+#: The columns of ``results.csv`` and ``results.parquet``: the record's fields, the store
+#: key of the evaluated model, and the provenance as a compact JSON string.
+TIDY_COLUMNS = (*CSV_COLUMNS, "artifact", "provenance")
+_INT_COLUMNS = ("train_seed", "unlearn_seed", "eval_seed")
+
+
+def tidy_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One dict per record with :data:`TIDY_COLUMNS` (missing fields: None)."""
+    rows = []
+    for r in records:
+        row = {c: r.get(c) for c in CSV_COLUMNS}
+        row["artifact"] = r.get("artifact")
+        provenance = r.get("provenance")
+        row["provenance"] = (None if provenance is None else
+                             json.dumps(provenance, sort_keys=True, separators=(",", ":"), default=str))
+        rows.append(row)
+    return rows
+
+
 def tidy_csv(records: Sequence[dict[str, Any]]) -> str:
-    """One row per record, without the nested provenance (see results.jsonl for it)."""
+    """One row per record with :data:`TIDY_COLUMNS` (missing values as empty cells)."""
     import io
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in records:
-        writer.writerow([r.get(c, "") for c in CSV_COLUMNS])
+    writer.writerow(TIDY_COLUMNS)
+    for row in tidy_rows(records):
+        writer.writerow(["" if row[c] is None else row[c] for c in TIDY_COLUMNS])
     return buffer.getvalue()
 
 
-def write_report(run_dir: str | Path, out_dir: str | Path | None = None) -> dict[str, Path]:
-    """Write ``results.csv``, ``tables.md`` and ``tables.tex`` under ``RUN_DIR/report``."""
-    records = load_records(run_dir)
-    summaries = summarise(records)
-    out = Path(out_dir) if out_dir is not None else Path(run_dir) / "report"
-    files = {"csv": out / "results.csv", "markdown": out / "tables.md", "latex": out / "tables.tex"}
-    atomic_write_bytes(files["csv"], tidy_csv(records).encode())
-    atomic_write_bytes(files["markdown"], markdown(summaries).encode())
-    atomic_write_bytes(files["latex"], latex(summaries).encode())
-    return files
+def write_parquet(records: Sequence[dict[str, Any]], path: str | Path) -> None:
+    """``results.parquet``: the rows of :func:`tidy_rows` (needs pyarrow). Seeds are int64,
+    ``value`` float64, every other column a string; missing values are nulls."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(c, pa.int64() if c in _INT_COLUMNS else
+                         pa.float64() if c == "value" else pa.string()) for c in TIDY_COLUMNS])
+    rows = tidy_rows(records)
+    for row in rows:
+        for c in TIDY_COLUMNS:
+            if row[c] is not None and c not in _INT_COLUMNS and c != "value":
+                row[c] = str(row[c])
+    table = pa.Table.from_pylist(rows, schema=schema)
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer)
+    atomic_write_bytes(Path(path), buffer.getvalue().to_pybytes())

@@ -1,0 +1,344 @@
+"""Report outputs: Parquet, leaderboard, plots, HTML, failures, the missing-extra path, CLI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import sys
+import warnings
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+from supreme.cli.main import main
+from supreme.report import write_report
+from supreme.report.failures import cell_label, load_failures
+from supreme.report.leaderboard import forget_size, leaderboard
+from supreme.report.plots import scatter_points, time_quality_points
+from supreme.report.tables import TIDY_COLUMNS
+from test_report import ranking_records, record, write_run
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def with_time(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    seconds = {"retrain": 10.0, "original": 0.0, "a": 2.0, "b": 1.0}
+    extra = [record(m, seconds[m] + s, seed=s, metric="time", key="unlearn_seconds")
+             for s in range(3) for m in seconds]
+    return records + extra
+
+
+def full_run(tmp_path: Path, failures: list[dict[str, Any]] | None = None) -> Path:
+    records = with_time(ranking_records())
+    for r in records:
+        r["artifact"] = f"unlearn/{r['method']}-{r['train_seed']}"
+        r["provenance"] = {"method": {"plugin": "p", "version": "1.0"}}
+    run_dir = write_run(tmp_path / "run", records)
+    (run_dir / "config.json").write_text(json.dumps({"name": "x", "datasets": ["toy"]}))
+    if failures is not None:
+        (run_dir / "failures.jsonl").write_text("".join(json.dumps(f) + "\n" for f in failures))
+    return run_dir
+
+
+def parse_html(text: str) -> ET.Element:
+    assert text.startswith("<!DOCTYPE html>\n")
+    return ET.fromstring(text.removeprefix("<!DOCTYPE html>\n"))  # the page is well-formed XML
+
+
+# ---------------------------------------------------------------- Parquet
+
+def test_parquet_has_the_csv_columns_and_types(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    files = write_report(full_run(tmp_path))
+    table = pq.read_table(files["parquet"])
+    assert tuple(table.column_names) == TIDY_COLUMNS
+    assert files["csv"].read_text().splitlines()[0] == ",".join(TIDY_COLUMNS)
+    assert table.num_rows == len(with_time(ranking_records()))
+    assert table.schema.field("train_seed").type == pa.int64()
+    assert table.schema.field("value").type == pa.float64()
+    assert table.schema.field("target").type == pa.string()
+    rows = table.to_pylist()
+    assert rows[1]["method"] == "retrain" and rows[1]["key"] == "retain_test" and rows[1]["value"] == 90.0
+    assert json.loads(rows[0]["provenance"]) == {"method": {"plugin": "p", "version": "1.0"}}
+    assert rows[0]["artifact"] == "unlearn/retrain-0"
+
+
+def test_parquet_of_records_without_provenance_has_nulls(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    files = write_report(write_run(tmp_path / "run", [record("retrain", 1.0, seed=0)]))
+    (row,) = pq.read_table(files["parquet"]).to_pylist()
+    assert row["provenance"] is None and row["artifact"] is None and row["value"] == 1.0
+
+
+# ---------------------------------------------------------------- leaderboard
+
+def test_leaderboard_rows_in_the_community_format() -> None:
+    records = [
+        record("retrain", 0.0, seed=0), record("retrain", 2.0, seed=1),
+        record("retrain", 90.0, seed=0, key="retain_test"),
+        record("retrain", 92.0, seed=1, key="retain_test"),
+        record("retrain", 10.0, seed=0, metric="time", key="unlearn_seconds"),
+        record("retrain", 12.0, seed=1, metric="time", key="unlearn_seconds"),
+        record("original", 100.0, seed=0), record("original", 99.0, seed=1),
+        record("original", 95.0, seed=0, key="retain_test"),
+        record("original", 95.0, seed=1, key="retain_test"),
+        record("ft|x", 4.0, seed=0), record("ft|x", 8.0, seed=1),
+        record("ft|x", 91.0, seed=0, key="retain_test"), record("ft|x", 91.0, seed=1, key="retain_test"),
+        record("ft|x", 1.5, seed=0, metric="time", key="unlearn_seconds"),
+    ]
+    text = leaderboard(records)
+    section = text[text.index("## Full-class unlearning: toy / tiny"):].splitlines()
+    assert section[4:9] == [
+        "| Method | Forget acc. | Retain acc. | MIA | Time (s) | Seeds (T/U/E) | Model link |",
+        "|---|---|---|---|---|---|---|",
+        "| Retrain (reference) | 1.00 ± 1.41 | 91.00 ± 1.41 | – | 11.00 ± 1.41 | 2/1/1 | – |",
+        "| Original (no unlearning) | 99.50 ± 0.71 | 95.00 ± 0.00 | – | – | 2/1/1 | – |",
+        "| ft\\|x | 6.00 ± 2.83 | 91.00 ± 0.00 | – | 1.50 | 2/1/1 | – |",
+    ]
+
+
+def test_leaderboard_sections_per_scenario_and_forget_size() -> None:
+    def rnd(target: str) -> dict[str, Any]:
+        return {**record("retrain", 1.0, seed=0), "scenario": "random", "target": target,
+                "dataset": "cifar10", "model": "vit"}
+
+    text = leaderboard([record("retrain", 1.0, seed=0), rnd("0.01"), rnd("0.1"), rnd("50")])
+    titles = [line for line in text.splitlines() if line.startswith("## ")]
+    assert titles == ["## Full-class unlearning: toy / tiny",
+                      "## Random-sample unlearning: cifar10 / vit (forget 1%)",
+                      "## Random-sample unlearning: cifar10 / vit (forget 10%)",
+                      "## Random-sample unlearning: cifar10 / vit (forget 50 samples)"]
+    assert forget_size("0.001") == "forget 0.1%"
+
+
+def test_leaderboard_orders_methods_by_ranking(tmp_path: Path) -> None:
+    text = write_report(full_run(tmp_path))["leaderboard"].read_text()
+    names = [line.split(" | ")[0][2:] for line in text.splitlines() if line.startswith("| ")][1:]
+    assert names == ["Retrain (reference)", "Original (no unlearning)", "a", "b"]
+    # MIA is measured here: retrain 0.1 on every seed
+    assert ("| Retrain (reference) | 0.00 ± 0.00 | 90.00 ± 0.00 | 0.100 ± 0.000 | 11.00 ± 1.00 "
+            "| 3/1/1 | – |") in text
+
+
+# ---------------------------------------------------------------- plots
+
+def test_scatter_and_time_quality_data() -> None:
+    records = with_time(ranking_records())
+    points = scatter_points(records)
+    assert len(points) == 4 * 3  # one per method per seed
+    a = [(p.seed[0], p.x, p.y) for p in points if p.method == "a"]
+    assert a == [(0, 2.0, 89.0), (1, 4.0, 90.0), (2, 0.0, 88.0)]
+    quality = time_quality_points(records)
+    retrain = [(p.x, p.y) for p in quality if p.method == "retrain"]
+    assert retrain == [(10.0, 0.0), (11.0, 0.0), (12.0, 0.0)]
+    b = [p for p in quality if p.method == "b"]
+    assert [p.x for p in b] == [1.0, 2.0, 3.0]
+    assert [p.y for p in b] == pytest.approx([10 / 3, 4.0, 8 / 3])
+
+
+def _markers(svg: Path) -> dict[str, int]:
+    """Per ``points-N`` group of an SVG: how many markers (``use`` or ``path``) it draws."""
+    root = ET.parse(svg).getroot()
+    counts = {}
+    for g in root.iter(f"{SVG}g"):
+        gid = g.get("id", "")
+        if re.fullmatch(r"points-\d+", gid):
+            defs = {id(e) for d in g.iter(f"{SVG}defs") for e in d.iter()}
+            counts[gid] = sum(1 for e in g.iter() if e.tag in (f"{SVG}use", f"{SVG}path")
+                              and id(e) not in defs)
+    return counts
+
+
+def test_plot_files(tmp_path: Path) -> None:
+    files = write_report(full_run(tmp_path))
+    plots = files["plots"]
+    names = sorted(p.name for p in plots.iterdir())
+    stems = sorted({n.rsplit(".", 1)[0] for n in names})
+    assert stems == sorted([
+        "toy-tiny-fullclass-dist-accuracy-forget_test", "toy-tiny-fullclass-dist-accuracy-retain_test",
+        "toy-tiny-fullclass-dist-mia-forget_train", "toy-tiny-fullclass-dist-loss-forget_test",
+        "toy-tiny-fullclass-dist-time-unlearn_seconds", "toy-tiny-fullclass-forget-retain",
+        "toy-tiny-fullclass-time-quality"])
+    assert len(names) == 2 * len(stems)
+    for stem in stems:
+        assert (plots / f"{stem}.png").read_bytes().startswith(PNG_MAGIC)
+        assert ET.parse(plots / f"{stem}.svg").getroot().tag == f"{SVG}svg"
+    # methods in first-seen order: retrain, a, b, original; 3 seeds each
+    assert _markers(plots / "toy-tiny-fullclass-forget-retain.svg") == {
+        "points-0": 3, "points-1": 3, "points-2": 3, "points-3": 3}
+    assert _markers(plots / "toy-tiny-fullclass-time-quality.svg") == {
+        "points-0": 3, "points-1": 3, "points-2": 3, "points-3": 3}
+    # the same report twice gives the same SVG (hash salt and no date)
+    first = (plots / "toy-tiny-fullclass-forget-retain.svg").read_bytes()
+    write_report(tmp_path / "run")
+    assert (plots / "toy-tiny-fullclass-forget-retain.svg").read_bytes() == first
+
+
+# ---------------------------------------------------------------- HTML and failures
+
+FAILURES = [
+    {"experiment": "x", "dataset": "toy", "model": "tiny", "scenario": "fullclass", "target": "a",
+     "train_seed": 0, "unlearn_seed": 1, "eval_seed": 1, "method": "<b>evil</b>", "metric": None,
+     "stage": "unlearn <b>evil</b>", "error_type": "RuntimeError",
+     "error": "boom <script>alert(1)</script> & more"},
+    {"experiment": "x", "dataset": "toy", "model": "tiny", "scenario": "fullclass", "target": "a",
+     "train_seed": 0, "unlearn_seed": 0, "eval_seed": 0, "method": "a", "metric": "mia",
+     "stage": "evaluate a:mia", "error_type": "ValueError", "error": "bad"},
+]
+
+
+def test_html_report_structure(tmp_path: Path) -> None:
+    files = write_report(full_run(tmp_path, FAILURES))
+    text = files["html"].read_text()
+    root = parse_html(text)
+    assert "<script" not in text and "<link" not in text and 'src="http' not in text
+    body = root.find("body")
+    assert body is not None
+    (group,) = body.findall("section[@id='group-1']")
+    assert group.findtext("h2") == "toy / tiny / fullclass"
+    tables = group.findall("table")
+    assert len(tables) == 3  # mean ± std, difference to retrain, ranking
+    head = [th.text for th in tables[0].iter("th")]
+    assert head == ["metric", "key", "retrain", "a", "b", "original"]
+    first = [td.text for td in tables[0].find("tbody").find("tr")]  # type: ignore[union-attr]
+    assert first == ["accuracy", "forget_test", "0 ± 0", "2 ± 2", "10 ± 2", "100 ± 0"]
+    delta = [td.text for td in tables[1].find("tbody").find("tr")]  # type: ignore[union-attr]
+    assert delta == ["accuracy", "forget_test", "2 ± 2 [0, 4]", "10 ± 2 [8, 12]", "100 ± 0 [100, 100]"]
+    ranks = [[td.text or "" for td in tr] for tr in tables[2].find("tbody")]  # type: ignore[union-attr]
+    assert [r[:3] for r in ranks] == [["1", "a", "3"], ["2", "b", "3"], ["3", "original", "3"]]
+    assert ranks[0][5] == "0.25 (Holm 0.5)"
+    assert "I=3 training, J=1" in "".join(group.find("p").itertext())  # type: ignore[union-attr]
+    images = [img.get("src", "") for img in group.iter("img")]
+    assert len(images) == 7
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_MAGIC)
+    # the failures, escaped: the markup of plugin text shows as text
+    (failures,) = body.findall("section[@id='failures']")
+    rows = [[td.text or "" for td in tr] for tr in failures.find("table").find("tbody")]  # type: ignore[union-attr]
+    assert rows[0] == ["toy/tiny/fullclass:a s_t=0 s_u=1 s_e=1", "<b>evil</b>", "",
+                       "unlearn <b>evil</b>", "RuntimeError: boom <script>alert(1)</script> & more"]
+    assert rows[1][1:4] == ["a", "mia", "evaluate a:mia"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text
+    assert body.find("details/pre") is not None
+    assert json.loads(body.findtext("details/pre") or "") == {"datasets": ["toy"], "name": "x"}
+    # also in the Markdown tables
+    md = files["markdown"].read_text()
+    assert "## Failures (2)" in md
+    assert "| toy/tiny/fullclass:a s_t=0 s_u=0 s_e=0 | a | mia | evaluate a:mia | ValueError: bad |" in md
+
+
+def test_html_escapes_method_names(tmp_path: Path) -> None:
+    name = '<img src=x onerror="alert(1)">'
+    records = [record("retrain", 0.0, seed=0), record(name, 5.0, seed=0),
+               record("retrain", 1.0, seed=1), record(name, 7.0, seed=1)]
+    text = write_report(write_run(tmp_path / "run", records))["html"].read_text()
+    root = parse_html(text)
+    assert "<img src=x" not in text
+    assert name in [th.text for th in root.iter("th")]
+    assert all(img.get("src", "").startswith("data:image/png;base64,") for img in root.iter("img"))
+
+
+def test_no_failures_no_section(tmp_path: Path) -> None:
+    run_dir = full_run(tmp_path, failures=[])
+    assert load_failures(run_dir) == []
+    root = parse_html(write_report(run_dir)["html"].read_text())
+    assert root.find("body/section[@id='failures']") is None
+    assert "no failed stage(s)" in "".join(root.find("body/p").itertext())  # type: ignore[union-attr]
+
+
+def test_failures_file_errors_and_labels(tmp_path: Path) -> None:
+    from supreme.errors import UsageError
+
+    (tmp_path / "failures.jsonl").write_text('{"stage": "x"}\n\nnot json\n')
+    with pytest.raises(UsageError, match="failures.jsonl:3 is not a JSON record"):
+        load_failures(tmp_path)
+    assert cell_label({"dataset": "d", "model": "m", "scenario": "random", "target": "0.01",
+                       "train_seed": 1, "unlearn_seed": 2, "eval_seed": 3}) == \
+        "d/m/random:0.01 s_t=1 s_u=2 s_e=3"
+
+
+# ---------------------------------------------------------------- without the report extra
+
+def test_without_matplotlib_and_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        files = write_report(full_run(tmp_path))
+    (warning,) = caught
+    message = str(warning.message)
+    assert 'pip install "supreme-core[report]"' in message
+    assert "results.parquet" in message and "plots" in message and "\n" not in message
+    assert set(files) == {"csv", "markdown", "latex", "ranking", "leaderboard", "html"}
+    out = tmp_path / "run" / "report"
+    assert not (out / "results.parquet").exists() and not (out / "plots").exists()
+    root = parse_html(files["html"].read_text())
+    assert root.find(".//img") is None
+    assert "Plots skipped: matplotlib is not installed" in files["html"].read_text()
+    assert len(files["ranking"].read_text().splitlines()) == 4
+
+
+def test_without_pyarrow_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.warns(UserWarning, match=r"pyarrow not installed: skipped results.parquet;") as caught:
+        files = write_report(full_run(tmp_path))
+    assert len(caught) == 1 and "parquet" not in files and files["plots"].is_dir()
+
+
+# ---------------------------------------------------------------- CLI
+
+def test_cli_rank_by_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run_dir = full_run(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["report", str(run_dir), "--rank-by", "accuracy:retain_test", "--json"])
+    assert info.value.code == 0
+    files = json.loads(capsys.readouterr().out)
+    assert set(files) >= {"csv", "parquet", "html", "ranking", "leaderboard", "plots"}
+    ranking = Path(files["ranking"]).read_text().splitlines()
+    assert [line.split(",")[4] for line in ranking[1:]] == ["b", "a", "original"]
+    assert ranking[1].split(",")[8] == "accuracy:retain_test"
+    for bad, message in (("accuracy", "not of the form metric:key"),
+                         ("accuracy:nope", "no such metric key")):
+        with pytest.raises(SystemExit) as info:
+            main(["report", str(run_dir), "--rank-by", bad])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "Fix:" in err
+
+
+def test_cli_without_the_extra_warns_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    run_dir = full_run(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        with pytest.raises(SystemExit) as info:
+            main(["report", str(run_dir)])
+    assert info.value.code == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("warning: matplotlib not installed")
+    assert 'pip install "supreme-core[report]"' in lines[0]
+    assert "html" in captured.out and "plots" not in captured.out
+
+
+def test_a_run_where_everything_failed(tmp_path: Path) -> None:
+    run_dir = write_run(tmp_path / "run", [])
+    (run_dir / "failures.jsonl").write_text(json.dumps(FAILURES[1]) + "\n")
+    files = write_report(run_dir)
+    root = parse_html(files["html"].read_text())
+    assert root.findall("body/section") == root.findall("body/section[@id='failures']")
+    assert len(root.findall("body/section[@id='failures']/table/tbody/tr")) == 1
+    assert files["ranking"].read_text() == ",".join(
+        ["dataset", "model", "scenario", "rank", "method", "seeds", "distance_mean", "distance_std",
+         "keys", "next_method", "p_next", "p_next_holm", "significant_next", "p_best",
+         "p_best_holm", "significant_best"]) + "\n"
+    assert files["leaderboard"].read_text().startswith("# Leaderboard\n")
+    assert "## Failures (1)" in files["markdown"].read_text()
