@@ -242,3 +242,36 @@ def test_two_workers_give_the_results_of_one_and_train_each_model_once(tmp_path:
     assert {x.split()[0] for x in lines} == {"[w1]", "[w2]"}  # both workers did work
     trainings = [x for x in lines if "train M_o" in x]
     assert len(trainings) == 2  # one per training seed, across both workers
+
+
+# -- supreme gc ------------------------------------------------------------------------------
+def test_gc_removes_exactly_what_no_cell_references(tmp_path: Path, toy: Any) -> None:
+    from supreme.gc import collect_garbage
+
+    settings = grid(tmp_path, methods=["original", "retrain", "toy_ascent"])
+    first = supreme.run(supreme.load_config(data=settings))
+    store = tmp_path / "runs" / "store"
+    used = {f"{p.parent.parent.name}/{p.parent.name}" for p in store.glob(f"*/*/{META}")}
+    # a second experiment (another name) whose run directory is then deleted
+    supreme.run(supreme.load_config(data={**settings, "name": "gone",
+                                          "method": {"toy_ascent": {"lr": 0.5}}}))
+    import shutil
+
+    shutil.rmtree(tmp_path / "runs" / "gone")
+    everything = {f"{p.parent.parent.name}/{p.parent.name}" for p in store.glob(f"*/*/{META}")}
+    orphans = everything - used
+    # lr changes toy_ascent's model and its 2 evaluations, in 2 cells
+    assert len(orphans) == 2 * 3
+    (store / "models" / first.events[1].key / ".payload.pt.999.tmp").write_bytes(b"partial")
+
+    dry = collect_garbage(tmp_path / "runs", dry_run=True)
+    assert set(dry.removed) == orphans and len(dry.temporary) == 1
+    assert {f"{p.parent.parent.name}/{p.parent.name}" for p in store.glob(f"*/*/{META}")} == everything
+
+    done = collect_garbage(tmp_path / "runs")
+    assert set(done.removed) == orphans and done.kept == len(used)
+    assert {f"{p.parent.parent.name}/{p.parent.name}" for p in store.glob(f"*/*/{META}")} == used
+    assert not list(store.rglob("*.tmp"))
+    again = supreme.run(supreme.load_config(data=settings))
+    assert all(e.reused for e in again.events)  # nothing the experiment needs was removed
+    assert collect_garbage(tmp_path / "runs").removed == []

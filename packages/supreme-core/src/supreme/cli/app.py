@@ -59,19 +59,51 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         progress: Annotated[bool | None, typer.Option(
             "--progress/--no-progress", help="Progress bars (default: on a terminal).",
             show_default=False)] = None,
+        workers: Annotated[str | None, typer.Option(
+            "--workers", "-w", help="Cells run at once on this machine (N or auto; "
+            "default: launch.workers).", show_default=False)] = None,
+        launcher: Annotated[str | None, typer.Option(
+            "--launcher", help="local or slurm (default: launch.launcher).",
+            show_default=False)] = None,
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="With --launcher slurm: print the sbatch parameters and the "
+            "cells, submit nothing.")] = False,
+        wait: Annotated[bool, typer.Option(
+            "--wait/--no-wait", help="With --launcher slurm: wait for the job array and collect "
+            "its results (default), or return once it is submitted.")] = True,
+        fail_fast: Annotated[bool, typer.Option(
+            "--fail-fast", help="Stop at the first failed stage (default: record it, go on).")
+        ] = False,
     ) -> None:
-        """Train, unlearn and evaluate every cell of an experiment; print the results."""
+        """Train, unlearn and evaluate every cell of an experiment; print the results.
+
+        A failing method or metric fails its cell (recorded in failures.jsonl and the
+        report) and the grid goes on; the exit code is then 1. Ctrl-C stops after the
+        current stage; rerunning resumes from the store.
+        """
         import supreme
         from supreme import progress as bars
+        from supreme.pipeline.cells import failures_error
 
         cfg = supreme.load_config(config, set_ or ())
         bars.enable(False if as_json else progress)
-        results = supreme.run(cfg, reporter=output.stage_printer())
+        plugin_files = list(options.plugins) if options is not None else []
+        results = supreme.run(cfg, reporter=None if as_json else output.stage_printer(),
+                              fail_fast=fail_fast, workers=workers, launcher=launcher,
+                              dry_run=dry_run, wait=wait, plugin_files=plugin_files)
+        if dry_run or results.rank != 0:
+            return  # one process prints (under DDP every process runs this command)
+        if not wait:
+            typer.echo(f"submitted; follow it with: supreme status {results.run_dir}", err=True)
+            return
         if as_json:
-            payload = {"run_dir": str(results.run_dir), "records": results.records}
+            payload = {"run_dir": str(results.run_dir), "records": results.records,
+                       "failures": results.failures}
             sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         else:
             output.print_results(results)
+        if results.failures or results.unfinished:
+            raise failures_error(results)
 
     @app.command()
     def plan(
@@ -101,17 +133,47 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         run_dir: Annotated[Path, typer.Argument(help="A run directory (output_dir/name).")],
         out: Annotated[Path | None, typer.Option(
             "--out", help="Where to write (default: RUN_DIR/report).")] = None,
+        rank_by: Annotated[list[str] | None, typer.Option(
+            "--rank-by", help="metric:key the ranking distance to retrain averages (repeatable; "
+            "default: accuracy:forget_test, accuracy:retain_test, accuracy:test, "
+            "mia:forget_train).", metavar="METRIC:KEY", show_default=False)] = None,
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
-        """Write the tidy CSV and the Markdown and LaTeX tables of a finished run."""
+        """Write the tables (CSV, Parquet, Markdown, LaTeX), ranking, plots, leaderboard and
+        HTML report of a finished run."""
         from supreme.report import write_report
 
-        files = write_report(run_dir, out)
+        files = write_report(run_dir, out, rank_by=rank_by)
         if as_json:
             sys.stdout.write(json.dumps({k: str(v) for k, v in files.items()}, indent=2) + "\n")
         else:
             for kind, path in files.items():
-                typer.echo(f"{kind:<9} {path}")
+                typer.echo(f"{kind:<12} {path}")
+
+    @app.command()
+    def gc(
+        output_dir: Annotated[Path, typer.Argument(
+            help="The experiments' output_dir (holds store/ and one directory per run).")
+        ] = Path("supreme-runs"),
+        dry_run: Annotated[bool, typer.Option(
+            "--dry-run", help="List what would be removed; remove nothing.")] = False,
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        """Remove store artifacts that no cell of any run references (run it when no
+        experiment is running: an interrupted cell's artifacts count as garbage)."""
+        from supreme.gc import collect_garbage
+
+        found = collect_garbage(output_dir, dry_run=dry_run)
+        if as_json:
+            sys.stdout.write(json.dumps(found.__dict__, indent=2) + "\n")
+            return
+        verb = "would remove" if dry_run else "removed"
+        for name in found.removed:
+            typer.echo(f"{verb} {name}")
+        for name in found.busy:
+            typer.echo(f"skipped {name} (being computed)")
+        typer.echo(f"{verb} {len(found.removed)} artifacts and {len(found.temporary)} temporary "
+                   f"files ({found.freed_bytes / 1e6:.1f} MB); kept {found.kept}")
 
     @app.command("list")
     def list_(
@@ -149,6 +211,29 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
             sys.stdout.write(json.dumps(info, indent=2) + "\n")
         else:
             output.key_values("environment", info)
+
+    @app.command()
+    def status(
+        run_dir: Annotated[Path, typer.Argument(help="A run directory (output_dir/name).")],
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        """Per cell: queued, running, finished, failed or missing (SLURM jobs included)."""
+        from supreme.launch.status import run_status
+
+        info = run_status(run_dir)
+        if as_json:
+            sys.stdout.write(json.dumps(info, indent=2) + "\n")
+            return
+        rows = [{**r, "job": r["job"] or "", "error": "; ".join(r["errors"])[:120]}
+                for r in info["cells"]]
+        output.table(f"cells of {info['run_dir']}", rows,
+                     ["index", "label", "state", "job", "error"])
+        typer.echo(", ".join(f"{n} {s}" for s, n in info["counts"].items() if n) or "no cells")
+        for row in info["cells"]:
+            for error in row["errors"]:
+                typer.echo(f"[{row['index']}] {error}")
+        for note in info["notes"]:
+            typer.echo(f"note: {note}")
 
     from supreme import registry
 

@@ -5,7 +5,8 @@ array tasks) goes through :func:`run_cells`, which writes ``RUN_DIR/cells/<id>.j
 each cell finishes::
 
     {"index": 3, "id": "…", "cell": {...}, "status": "finished" | "failed",
-     "records": [...], "failures": [...], "seconds": 12.5, "host": "…", "pid": 123,
+     "records": [...], "failures": [...], "artifacts": ["models/…", ...],
+     "seconds": 12.5, "host": "…", "pid": 123,
      "finished_at": "2026-11-29T10:00:00+00:00"}
 
 :func:`collect` merges the files of the current experiment's cells into
@@ -48,6 +49,8 @@ class CellOutcome:
     records: list[dict[str, Any]]
     failures: list[dict[str, Any]]
     seconds: float
+    #: "kind/key" of every store artifact the cell used
+    artifacts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -212,7 +215,8 @@ def _run_cells(
                     records = []
                     runner.fail(cell, None, None, runner.current_stage or "cell", exc)
                 outcome = CellOutcome(index, cell, "failed" if runner.failures else "finished",
-                                      records, list(runner.failures), time.perf_counter() - start)
+                                      records, list(runner.failures), time.perf_counter() - start,
+                                      sorted(set(runner.artifacts)))
                 if fabric.is_global_zero:
                     _write_outcome(config, outcome)
                     if loggers is not None:
@@ -230,7 +234,8 @@ def _write_outcome(config: ExperimentConfig, outcome: CellOutcome) -> None:
     atomic_write_json(cell_path(config, outcome.cell), {
         "index": outcome.index, "id": cell_id(config, outcome.cell),
         "cell": outcome.cell.as_dict(), "status": outcome.status, "records": outcome.records,
-        "failures": outcome.failures, "seconds": outcome.seconds, "host": socket.gethostname(),
+        "failures": outcome.failures, "artifacts": outcome.artifacts,
+        "seconds": outcome.seconds, "host": socket.gethostname(),
         "pid": os.getpid(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
 
@@ -273,8 +278,11 @@ def run_experiment(
     workers: int | str | None = None,
     launcher: str | None = None,
     dry_run: bool = False,
+    wait: bool = True,
     plugin_files: Sequence[str] = (),
 ) -> Results:
+    import sys
+
     from supreme.pipeline.run import Results
 
     registry = registry or default()
@@ -295,11 +303,12 @@ def run_experiment(
 
         if not dry_run:
             write_config(config)
-        failed = launch(config, indices=list(range(len(cells))), dry_run=dry_run, wait=True,
-                        plugin_files=list(plugin_files), echo=print)
+        unfinished = launch(config, indices=list(range(len(cells))), dry_run=dry_run, wait=wait,
+                            plugin_files=list(plugin_files),
+                            echo=lambda line: print(line, file=sys.stderr, flush=True))
         merged = collect(config, cells=cells, write=not dry_run)
-        del failed  # the failures are in the collected outcome files
-        return Results(merged.records, config.run_dir(), [], merged.failures, len(cells))
+        return Results(merged.records, config.run_dir(), [], merged.failures, len(cells),
+                       unfinished=unfinished if wait else 0)
     if dry_run:
         raise ConfigError("--dry-run only applies to --launcher slurm",
                           "Use `supreme plan` to see what a local run would compute.")
@@ -323,7 +332,8 @@ def run_experiment(
     if not runner.fabric.is_global_zero:
         records = [r for o in outcomes for r in o.records]
         failures = [f for o in outcomes for f in o.failures]
-        return Results(records, config.run_dir(), runner.events, failures, len(cells))
+        return Results(records, config.run_dir(), runner.events, failures, len(cells),
+                       runner.fabric.global_rank)
     merged = collect(config, cells=cells)
     return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells))
 
@@ -344,6 +354,13 @@ def _validate(resolved: Resolved, cells: list[Cell]) -> None:
 
 def failures_error(results: Results) -> CellsFailed:
     """The error the CLI raises after printing a run in which cells failed."""
+    if not results.failures:
+        return CellsFailed(
+            f"{results.unfinished} of {results.cells} cells did not finish (their tasks were "
+            "cancelled, killed or timed out before recording anything)",
+            f"`supreme status {results.run_dir}` shows them; run the same command again to "
+            "resubmit only those cells.",
+        )
     failed_cells = {json.dumps({k: f[k] for k in Cell.__dataclass_fields__}, sort_keys=True)
                     for f in results.failures}
     first = results.failures[0]

@@ -73,6 +73,10 @@ class Results:
     failures: list[dict[str, Any]] = field(default_factory=list)
     #: how many cells the experiment has
     cells: int = 0
+    #: this process's global rank (only rank 0 writes and prints)
+    rank: int = 0
+    #: cells that neither finished nor recorded a failure (cancelled or killed tasks)
+    unfinished: int = 0
 
     def values(self, method: str, metric: str, key: str, **where: Any) -> list[float]:
         return [
@@ -98,6 +102,7 @@ def run(
     workers: int | str | None = None,
     launcher: str | None = None,
     dry_run: bool = False,
+    wait: bool = True,
     plugin_files: Sequence[str] = (),
 ) -> Results:
     """Run ``config`` end to end and return its results (also written under its run dir).
@@ -112,7 +117,7 @@ def run(
 
     return cellrun.run_experiment(
         config, registry=registry, reporter=reporter, fail_fast=fail_fast, workers=workers,
-        launcher=launcher, dry_run=dry_run, plugin_files=plugin_files,
+        launcher=launcher, dry_run=dry_run, wait=wait, plugin_files=plugin_files,
     )
 
 
@@ -146,6 +151,8 @@ class Runner:
         self.fail_fast = fail_fast
         self.worker = worker
         self.current_stage = ""
+        #: "kind/key" of every artifact the current cell used (kept by `supreme gc`)
+        self.artifacts: list[str] = []
         self.fabric_id = identity(fabric, self.config.fabric)
         self._datasets: dict[str, tuple[ImageTensors, ImageTensors, str]] = {}
         self._resident: dict[str, tuple[ImageTensors, ImageTensors]] = {}
@@ -160,6 +167,7 @@ class Runner:
         if self.dry:
             return self._plan_stage(stage, label, kind, key, compute)
         self.current_stage = stage
+        self.artifacts.append(f"{kind}/{key}")
         info = {"cell": label, "key": key, "kind": kind}
         if self.fabric.is_global_zero:
             self._hooks.supreme_stage_start(stage=stage, info=info)
@@ -266,7 +274,14 @@ class Runner:
         recipe = model_spec.recipe(spec).updated(**self.config.training.overrides())
         if not spec.allow_hflip and recipe.augment.hflip:
             recipe = recipe.updated(augment={**recipe.augment.model_dump(), "hflip": False})
+        if self.config.fabric.batch == "per_device":  # every process takes a full batch
+            recipe = recipe.updated(batch_size=recipe.batch_size * self.fabric.world_size)
         return recipe
+
+    def new_trainable(self, data: CellData, state: Mapping[str, Any] | None = None) -> nn.Module:
+        """A model to train (M_o) or unlearn (a copy of M_o), with SyncBatchNorm under DDP."""
+        model = data.new_model() if state is None else self.load(data, state)
+        return sync_batchnorm(model, self.fabric)
 
     # -- the cell -------------------------------------------------------------------------
     def run_cell(self, cell: Cell) -> list[dict[str, Any]]:
@@ -276,7 +291,10 @@ class Runner:
         whole cell needs (dataset, M_o, split) raises.
         """
         self.failures = []
+        self.artifacts = []
         data = self.cell_data(cell)
+        if self.r.datasets[cell.dataset].cached:
+            self.artifacts.append(f"datasets/{self.dataset(cell.dataset)[2]}")
         recipe = self.recipe(cell)
         dataset_id = {**self.r.identity("datasets", cell.dataset), "store": self.dataset(cell.dataset)[2]}
         model_id = self.r.identity("models", cell.model)
@@ -286,7 +304,7 @@ class Runner:
         # M_o: shared by every cell with this dataset, model, recipe and training seed
         def train_original() -> tuple[dict[str, Any], dict[str, Any]]:
             seed_everything(cell.train_seed)
-            model = self.fabric.to_device(data.new_model())
+            model = self.fabric.to_device(self.new_trainable(data))
             start = time.perf_counter()
             trained = fit(model, data.train, recipe, fabric=self.fabric, transform=data.transform,
                           seed=cell.train_seed, description=f"train M_o s_t={cell.train_seed}")
@@ -333,6 +351,8 @@ class Runner:
         train, test, _ = self.dataset(cell.dataset)
         parts = split.materialise(train, test)
         batch_size = self.config.unlearning.batch_size or (128 if cell.scenario == "random" else 64)
+        if self.config.fabric.batch == "per_device":
+            batch_size *= self.fabric.world_size
         split_id = {"scenario": cell.scenario, "target": cell.target, "seed": cell.unlearn_seed,
                     "sizes": {k: len(v) for k, v in split.tensors().items()}}
 
@@ -356,7 +376,7 @@ class Runner:
             def compute() -> tuple[dict[str, Any], dict[str, Any]]:
                 seed_everything(cell.unlearn_seed)
                 udata = unlearn_data(cell.unlearn_seed)
-                model = self.fabric.to_device(self.load(data, original_state)).train()
+                model = self.fabric.to_device(self.new_trainable(data, original_state)).train()
                 with ResourceMonitor(self.fabric.device) as monitor:
                     result = method.unlearn(model, udata, self.fabric)
                 # T_u: wall time of the call (accelerator-synchronised) minus untimed blocks,
@@ -551,6 +571,19 @@ class Row:
 
 def _cpu_state(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items()}
+
+
+def sync_batchnorm(model: nn.Module, fabric: Fabric) -> nn.Module:
+    """BatchNorm statistics synchronised across processes under DDP on CUDA/XPU.
+
+    PyTorch's SyncBatchNorm runs on accelerators only; on CPU (gloo) each process keeps
+    its own batch statistics, as plain DDP does (docs/distributed.md).
+    """
+    import torch
+
+    if fabric.world_size > 1 and fabric.device.type in ("cuda", "xpu"):
+        return torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    return model
 
 
 def finite_state(model: nn.Module, what: str) -> dict[str, Any]:
