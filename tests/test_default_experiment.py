@@ -74,7 +74,7 @@ def test_two_cpu_processes_give_the_same_split_and_close_results(
     one_splits = sorted((default_run.run_dir / "splits").iterdir())
     two_splits = sorted((Path(two["run_dir"]) / "splits").iterdir())
     assert [p.name for p in one_splits] == [p.name for p in two_splits]
-    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one_splits, two_splits))
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(one_splits, two_splits, strict=True))
 
     def value(records: list, method: str, key: str) -> float:
         return next(r["value"] for r in records
@@ -88,3 +88,14 @@ def test_two_cpu_processes_give_the_same_split_and_close_results(
             assert abs(value(two["records"], method, key) - value(ones, method, key)) < 5.0, (
                 method, key)
     assert value(two["records"], "retrain", "forget_test") < 5
+
+
+def test_the_default_computed_twice_from_scratch_is_bitwise_identical(
+    default_run: supreme.Results, tmp_path: Path
+) -> None:
+    """CPU determinism: a second, independent store gives the very same numbers."""
+    again = supreme.run(supreme.load_config(overrides=[f'output_dir="{tmp_path}"']))
+    assert not any(e.reused for e in again.events)  # really recomputed
+    first = [(r["method"], r["metric"], r["key"], r["value"], r["artifact"]) for r in default_run.records]
+    second = [(r["method"], r["metric"], r["key"], r["value"], r["artifact"]) for r in again.records]
+    assert second == first  # float equality: bitwise, not approximately

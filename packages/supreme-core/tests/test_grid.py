@@ -12,14 +12,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import faultplugin
 import pytest
 import supreme
 from supreme import registry
 from supreme.errors import StageError
 from supreme.pipeline.cells import collect
 from supreme.store import META, Store
-
-import faultplugin
 
 HERE = Path(__file__).parent
 
@@ -205,6 +204,27 @@ def test_sigint_stops_after_the_current_stage_and_the_rerun_resumes(tmp_path: Pa
     assert rerun.returncode == 0
     reused = {x.rsplit("[", 1)[1] for x in rerun.stderr.splitlines() if " reused " in x}
     assert len(reused) == 5  # exactly the five stages that had finished
+
+
+@pytest.mark.slow
+def test_a_second_sigint_stops_at_once(tmp_path: Path) -> None:
+    process = subprocess.Popen(cli_command(tmp_path, *SLOW_GRID, "--set", "method.toy_slow.seconds=30"),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env=cli_env())
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "retrain M_r" in line:  # toy_slow (30 s) starts now
+            break
+    time.sleep(0.5)
+    start = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert time.monotonic() - start < 20  # did not wait for the 30 s stage
+    # the four finished stages are intact; the interrupted one was never written
+    assert assert_store_intact(tmp_path / "runs" / "store") == 4
 
 
 @pytest.mark.slow

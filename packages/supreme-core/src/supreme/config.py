@@ -7,12 +7,22 @@ ResNet18, one seed. ``--set a.b=c`` overrides any field. See docs/configuration.
 
 from __future__ import annotations
 
+import difflib
+import math
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from supreme.errors import ConfigError
 
@@ -22,6 +32,42 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 Scenario = Literal["fullclass", "subclass", "random"]
+
+#: ``fabric.accelerator`` values (Lightning Fabric's accelerator names).
+ACCELERATORS = ("auto", "cpu", "cuda", "gpu", "mps", "tpu")
+#: ``fabric.precision`` values (Lightning Fabric's precision strings; a test keeps this in
+#: step with Lightning) and the short aliases Fabric also accepts, with their meaning.
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-true",
+              "transformer-engine", "transformer-engine-float16")
+PRECISION_ALIASES = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed", "64": "64-true"}
+_DEVICES = re.compile(r"^\s*(auto|-1|\d+(\s*,\s*\d+)*\s*,?)\s*$")  # as Lightning parses
+#: Run names that would put a run directory on top of the store.
+RESERVED_NAMES = frozenset({"store"})
+
+
+def _closest(value: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(value, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+def _inside(path: Path | None, what: str) -> Path | None:
+    """``path`` must be relative and must not climb out with ``..`` (an output location)."""
+    if path is None:
+        return None
+    text = str(path)
+    if "\0" in text:
+        raise ValueError("contains a NUL character")
+    if path.is_absolute() or text.startswith("~"):
+        raise ValueError(f"must be a relative path inside {what}")
+    if ".." in path.parts:
+        raise ValueError(f"must not contain '..': it has to stay inside {what}")
+    return path
 
 
 class _Strict(BaseModel):
@@ -36,6 +82,38 @@ class FabricConfig(_Strict):
     num_nodes: int = Field(1, ge=1)
     strategy: str = Field("auto", description="auto, ddp, ddp_spawn, fsdp, deepspeed, ...")
     precision: str = Field("32-true", description="any Fabric precision string")
+    batch: Literal["global", "per_device"] = Field(
+        "global",
+        description="global: the configured batch size is split across processes (the "
+        "effective batch is preserved); per_device: every process takes a full batch",
+    )
+
+    @field_validator("accelerator")
+    @classmethod
+    def _accelerator(cls, value: str) -> str:
+        if value not in ACCELERATORS:
+            raise ValueError(f"unknown accelerator{_closest(value, ACCELERATORS)}; use one of "
+                             + ", ".join(ACCELERATORS))
+        return value
+
+    @field_validator("precision")
+    @classmethod
+    def _precision(cls, value: str) -> str:
+        if value not in PRECISIONS and value not in PRECISION_ALIASES:
+            raise ValueError(f"unknown precision{_closest(value, PRECISIONS)}; use one of "
+                             + ", ".join(PRECISIONS))
+        return value
+
+    @field_validator("devices")
+    @classmethod
+    def _devices(cls, value: int | str) -> int | str:
+        if isinstance(value, int):
+            if value < 1 and value != -1:
+                raise ValueError("must be a number of devices >= 1, -1 (all) or 'auto'")
+        elif not _DEVICES.match(value):
+            raise ValueError("must be a number of devices, 'auto', -1, or device indices "
+                             "such as '0,1'")
+        return value
 
 
 class SeedConfig(_Strict):
@@ -56,6 +134,18 @@ class SeedConfig(_Strict):
             raise ValueError("training seeds must be distinct")
         return seeds
 
+    @model_validator(mode="after")
+    def _sparse_seeds_do_not_collide(self) -> SeedConfig:
+        # sparse: s_u = 1000 s_t + (j - 1), s_e = 1000 s_u + (k - 1)
+        if self.protocol == "sparse":
+            for field, count in (("unlearn_per_train", self.unlearn_per_train),
+                                 ("eval_per_unlearn", self.eval_per_unlearn)):
+                if count > 1000:
+                    raise ValueError(
+                        f"{field} = {count}: the sparse protocol numbers at most 1000 seeds per "
+                        "level (more would reuse the next seed's numbers); use protocol = 'paper'")
+        return self
+
 
 class TrainingConfig(_Strict):
     """Overrides of the model's training recipe for M_o and M_r (unset = recipe default)."""
@@ -71,6 +161,21 @@ class TrainingConfig(_Strict):
     milestones: list[int] | None = None
     gamma: float | None = Field(None, gt=0, le=1)
     selection: Literal["last", "best_val"] | None = None
+
+    @field_validator("lr", "momentum", "weight_decay", "gamma")
+    @classmethod
+    def _finite_numbers(cls, value: float | None) -> float | None:
+        return _finite(value)
+
+    @field_validator("milestones")
+    @classmethod
+    def _milestones(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None:
+            if any(m < 0 for m in value):
+                raise ValueError("milestones are epoch numbers and cannot be negative")
+            if sorted(set(value)) != list(value):
+                raise ValueError("milestones must be distinct and increasing")
+        return value
 
     def overrides(self) -> dict[str, Any]:
         return {k: v for k, v in self.model_dump().items() if v is not None}
@@ -95,6 +200,74 @@ class DataConfig(_Strict):
     )
 
 
+class SpeedConfig(_Strict):
+    """Optional fast paths for training M_o/M_r and for unlearning (measured in bench/)."""
+
+    channels_last: bool = Field(False, description="NHWC memory format for conv models")
+    compile: bool = Field(False, description="torch.compile the model before training")
+
+
+class LaunchConfig(_Strict):
+    """How the cells of the grid are scheduled."""
+
+    launcher: Literal["local", "slurm"] = "local"
+    workers: int | Literal["auto"] = Field(
+        1, description="cells run at once on this machine; auto = one per device"
+    )
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, workers: int | str) -> int | str:
+        if isinstance(workers, int) and not 1 <= workers <= 256:
+            raise ValueError("workers must be between 1 and 256, or 'auto'")
+        return workers
+
+
+class SlurmConfig(_Strict):
+    """Job-array settings for ``launcher = "slurm"`` (see docs/cluster.md)."""
+
+    partition: str | None = None
+    account: str | None = None
+    time_min: int = Field(60, ge=1, le=525_600, description="time limit per task, minutes")
+    nodes: int = Field(1, ge=1, le=4096)
+    tasks_per_node: int | None = Field(None, ge=1, description="default: fabric.devices")
+    gpus_per_task: int = Field(0, ge=0, le=64, description="GPUs per task (gres)")
+    cpus_per_task: int | None = Field(None, ge=1, le=4096)
+    mem_gb: float | None = Field(None, gt=0)
+    max_concurrent: int | None = Field(None, ge=1, description="array tasks running at once")
+    cells_per_task: int = Field(1, ge=1, le=100_000)
+    extra: dict[str, str | int | bool] = Field(
+        default_factory=dict, description="more sbatch options, e.g. {qos = 'high'}"
+    )
+    folder: Path | None = Field(None, description="submitit logs; default RUN_DIR/slurm")
+
+    @field_validator("folder")
+    @classmethod
+    def _folder_inside_run_dir(cls, value: Path | None) -> Path | None:
+        return _inside(value, "the run directory (it is relative to output_dir/name)")
+
+    @field_validator("mem_gb")
+    @classmethod
+    def _finite_memory(cls, value: float | None) -> float | None:
+        return _finite(value)
+
+
+class WandbConfig(_Strict):
+    project: str = "supreme"
+    entity: str | None = None
+    mode: Literal["auto", "online", "offline"] = Field(
+        "auto", description="auto: online when an API key is configured, else offline"
+    )
+    tags: list[str] = Field(default_factory=list)
+
+
+class LoggersConfig(_Strict):
+    """Experiment loggers (rank 0 only); each is an optional extra of supreme-core."""
+
+    use: list[Literal["csv", "tensorboard", "wandb"]] = Field(default_factory=list)
+    wandb: WandbConfig = WandbConfig()
+
+
 class ExperimentConfig(_Strict):
     """One experiment: what to train, forget, unlearn and measure, and where results go."""
 
@@ -115,6 +288,13 @@ class ExperimentConfig(_Strict):
     training: TrainingConfig = TrainingConfig()
     unlearning: UnlearningConfig = UnlearningConfig()
     data: DataConfig = DataConfig()
+    speed: SpeedConfig = SpeedConfig()
+    launch: LaunchConfig = LaunchConfig()
+    slurm: SlurmConfig = SlurmConfig()
+    loggers: LoggersConfig = LoggersConfig()
+    deterministic: bool = Field(
+        False, description="torch.use_deterministic_algorithms (GPU: slower, see docs/reliability.md)"
+    )
     # Per-component configuration tables, validated against each component's Config.
     dataset: dict[str, dict[str, Any]] = Field(default_factory=dict)
     model: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -129,8 +309,51 @@ class ExperimentConfig(_Strict):
             raise ValueError(f"{seen[0]!r} is listed twice")
         return names
 
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, name: str) -> str:
+        if name.lower() in RESERVED_NAMES:
+            raise ValueError(f"{name!r} is reserved: output_dir/{name} is the artifact store")
+        return name
+
+    @field_validator("output_dir")
+    @classmethod
+    def _output_dir(cls, path: Path) -> Path:
+        if "\0" in str(path):
+            raise ValueError("contains a NUL character")
+        return path
+
+    @field_validator("targets")
+    @classmethod
+    def _targets(cls, targets: dict[str, list[str]]) -> dict[str, list[str]]:
+        for scenario, chosen in targets.items():
+            if not chosen:
+                raise ValueError(f"targets.{scenario} is empty: list at least one target, or "
+                                 "remove the key to use the dataset's default targets")
+            seen = [t for i, t in enumerate(chosen) if t in chosen[:i]]
+            if seen:
+                raise ValueError(f"target {seen[0]!r} is listed twice in targets.{scenario}")
+            if scenario == "random":
+                for target in chosen:
+                    _check_random_target(target)
+        return targets
+
     def run_dir(self) -> Path:
         return self.output_dir / self.name
+
+
+def _check_random_target(target: str) -> None:
+    """A random-scenario target: a fraction in (0, 1) such as "0.01", or a count such as "50"."""
+    try:
+        value = float(target)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"random target {target!r} is not a fraction in (0, 1) such as '0.01' "
+                         "or a sample count such as '50'")
+    if value >= 1 and (value != int(value) or not target.strip().isdigit()):
+        raise ValueError(f"random target {target!r} is neither a fraction in (0, 1) nor a whole "
+                         "sample count: write a fraction such as '0.5' or a count such as '50'")
 
 
 # -- loading ------------------------------------------------------------------------
@@ -169,8 +392,9 @@ def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str,
 def read_toml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise ConfigError(
-            f"experiment file {str(path)!r} does not exist",
+            f"experiment file {str(path)!r} {what}",
             "Pass the path of a TOML experiment file, or no file for the default experiment.",
         )
     try:

@@ -8,14 +8,19 @@ Rules (see docs/plugins.md):
 * a plugin that fails to import, or whose hook raises, is skipped with a warning naming it,
   its distribution and version and how to disable it; with ``strict=True``
   (``--strict-plugins``) the failure is fatal;
-* hook implementations whose names match no hook (misspelt) are rejected at start-up.
+* hook implementations whose names match no hook (misspelt) are rejected at start-up;
+* any other hook (stage callbacks, commands) that raises becomes a :class:`PluginError`
+  naming the plugin and the hook, instead of a bare traceback from inside the pipeline.
 """
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib
 import importlib.util
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterable
@@ -29,12 +34,17 @@ import pluggy
 
 from supreme import hookspecs
 from supreme.contracts.base import Provenance
-from supreme.errors import PluginError
+from supreme.errors import PluginError, SupremeError
 
 ENTRY_POINT_GROUP = hookspecs.PROJECT
 LOAD_ENV = "SUPREME_LOAD_PLUGINS"
 DISABLE_ENV = "SUPREME_DISABLE_PLUGINS"
 CORE_DISTRIBUTION = "supreme-core"
+#: Hooks whose failures the registry handles itself (skip with a warning, or strict).
+REGISTRATION_HOOKS = frozenset({
+    "supreme_register_methods", "supreme_register_metrics", "supreme_register_datasets",
+    "supreme_register_models",
+})
 
 
 class PluginWarning(UserWarning):
@@ -87,14 +97,31 @@ class PluginManager:
         self.pm.register(plugin, name=name)
         self.provenance[name] = provenance
         self.check_pending()
+        self._guard_hooks(plugin, provenance)
+
+    def _guard_hooks(self, plugin: Any, provenance: Provenance) -> None:
+        """Make an exception from ``plugin``'s non-registration hooks a :class:`PluginError`."""
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.name in REGISTRATION_HOOKS:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not (impl.hookwrapper or impl.wrapper):
+                    impl.function = _guarded(  # type: ignore[misc]
+                        impl.function, caller.name, provenance)
 
     def check_pending(self) -> None:
         try:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
+            name = self.pm.get_name(exc.plugin) or repr(exc.plugin)
+            found = re.search(r"unknown hook '([^']+)'", str(exc))
+            hook = found.group(1) if found else str(exc)
+            hooks = [h for h in dir(hookspecs) if h.startswith("supreme_")]
+            close = difflib.get_close_matches(hook, hooks, n=1)
             raise PluginError(
-                f"plugin {exc.plugin!r} implements a hook that does not exist: {exc}",
-                "Check the hook name against docs/plugins.md (every hook starts with "
+                f"plugin {name!r} implements a hook that does not exist: {hook!r}",
+                (f"Did you mean {close[0]!r}? " if close else "")
+                + "Check the hook name against docs/plugins.md (every hook starts with "
                 "'supreme_').",
             ) from exc
 
@@ -138,26 +165,39 @@ class PluginManager:
     def load_path(self, path: str | Path) -> ModuleType:
         """Load an unpackaged plugin from a Python file (``--plugin path.py``)."""
         path = Path(path)
+        shown = str(path)
         if not path.is_file():
+            what = "is a directory, not a file" if path.is_dir() else "does not exist"
             raise PluginError(
-                f"plugin file {str(path)!r} does not exist",
+                f"plugin file {shown!r} {what}",
                 "Pass the path of a Python file that defines supreme_* hook functions.",
+            )
+        if path.suffix != ".py":
+            raise PluginError(
+                f"plugin file {shown!r} is not a Python file (.py)",
+                "Pass the path of a .py file that defines supreme_* hook functions; installed "
+                "plugins are found through their entry points without --plugin.",
             )
         name = f"supreme_file_plugin_{path.stem}"
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
-            raise PluginError(f"cannot import {str(path)!r}", "Pass a .py file.")
+            raise PluginError(f"cannot import {shown!r}", "Pass a .py file.")
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             sys.modules.pop(name, None)
+            detail = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, SyntaxError):
+                detail = f"SyntaxError at line {exc.lineno}: {exc.msg}"
+            elif isinstance(exc, SystemExit):
+                detail = f"it called sys.exit({exc.code!r})"
             raise PluginError(
-                f"plugin file {str(path)!r} raised on import: {type(exc).__name__}: {exc}",
+                f"plugin file {shown!r} raised on import: {detail}",
                 "Fix the file, or drop the --plugin option.",
             ) from exc
-        self.register(module, path.stem, Provenance(path.stem, str(path), "file"))
+        self.register(module, path.stem, Provenance(path.stem, shown, "file"))
         return module
 
     def plugins(self) -> list[tuple[str, Any, Provenance]]:
@@ -165,3 +205,23 @@ class PluginManager:
 
     def hookimpls(self, hook: str) -> list[pluggy.HookImpl]:
         return list(getattr(self.pm.hook, hook).get_hookimpls())
+
+
+def _guarded(function: Any, hook: str, p: Provenance) -> Any:
+    """``function`` with its exceptions (other than SUPREME's own) as a :class:`PluginError`."""
+
+    @functools.wraps(function)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except SupremeError:
+            raise
+        except Exception as exc:
+            raise PluginError(
+                f"plugin {p.plugin!r} from {p.distribution} {p.version} raised in its {hook} "
+                f"hook: {type(exc).__name__}: {exc}",
+                f"Fix the plugin, or disable it with {DISABLE_ENV}={p.plugin} (a file plugin: "
+                "drop its --plugin option).",
+            ) from exc
+
+    return call

@@ -28,6 +28,18 @@ PAYLOAD = "payload.pt"
 META = "meta.json"
 
 
+def _refusal(exc: BaseException) -> str:
+    """The informative line of ``torch.load(weights_only=True)``'s error (never its advice
+    to retry with ``weights_only=False``)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    for line in lines:
+        if "GLOBAL" in line or line.startswith("Unsupported"):
+            return line
+    if any("Weights only load failed" in line for line in lines):
+        return "it holds more than plain tensors"
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 class StoreWarning(UserWarning):
     """An artifact was unreadable and will be recomputed."""
 
@@ -94,39 +106,58 @@ class Store:
 
     # -- reading ------------------------------------------------------------------
     def meta(self, kind: str, key: str) -> dict[str, Any]:
+        path = self.path(kind, key) / META
         try:
-            return json.loads((self.path(kind, key) / META).read_text())
+            meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise StoreError(
-                f"artifact {kind}/{key} has an unreadable {META}: {exc}",
+                f"artifact {kind}/{key} has an unreadable {META} ({path}): {exc}",
                 f"Delete {self.path(kind, key)} and rerun; it will be recomputed.",
             ) from exc
+        if not isinstance(meta, dict) or not isinstance(meta.get("sha256", ""), str):
+            raise StoreError(
+                f"artifact {kind}/{key} has a malformed {META} ({path}): expected a JSON object "
+                f"with a string sha256, got {type(meta).__name__}",
+                f"Delete {self.path(kind, key)} and rerun; it will be recomputed.",
+            )
+        return meta
 
     def load(self, kind: str, key: str) -> tuple[dict[str, Any], dict[str, Any]]:
-        """``(meta, tensors)``; raises :class:`StoreError` if the payload is corrupt."""
+        """``(meta, tensors)``; raises :class:`StoreError` if the payload is corrupt.
+
+        The payload is read with ``torch.load(weights_only=True)``: a pickle that would
+        import or call anything but tensors and plain containers is refused, never run.
+        """
         import torch
 
         meta = self.meta(kind, key)
         if "sha256" not in meta:
             return meta, {}
         path = self.path(kind, key) / PAYLOAD
+        redo = f"It will be recomputed (or delete {self.path(kind, key)})."
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise StoreError(
-                f"artifact {kind}/{key} has no payload ({exc})", "It will be recomputed."
-            ) from exc
+            raise StoreError(f"artifact {kind}/{key} has no readable payload {path} ({exc})",
+                             redo) from exc
         if hashlib.sha256(data).hexdigest() != meta["sha256"]:
             raise StoreError(
-                f"artifact {kind}/{key} is corrupted (checksum mismatch)", "It will be recomputed."
-            )
+                f"artifact {kind}/{key} is corrupted: {path} does not match its checksum "
+                f"({len(data)} bytes; truncated or modified)", redo)
         try:
-            tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+            with warnings.catch_warnings():  # torch's notes on pickle protocols: noise here
+                warnings.simplefilter("ignore")
+                tensors = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except Exception as exc:
             raise StoreError(
-                f"artifact {kind}/{key} cannot be loaded safely: {type(exc).__name__}: {exc}",
-                "Only plain tensors are accepted; delete it and rerun.",
+                f"artifact {kind}/{key} cannot be loaded safely: {path} is not a plain tensor "
+                f"file ({_refusal(exc)}); nothing in it was run",
+                "Only tensors are accepted; delete it and rerun (it will be recomputed).",
             ) from exc
+        if not isinstance(tensors, dict) or not all(isinstance(k, str) for k in tensors):
+            raise StoreError(
+                f"artifact {kind}/{key} has a malformed payload {path}: expected a mapping of "
+                f"names to tensors, got {type(tensors).__name__}", redo)
         return meta, tensors
 
     def _reusable(self, kind: str, key: str, *, warn: bool) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -163,16 +194,6 @@ class Store:
             found = self._reusable(kind, key, warn=False)  # finished while we waited?
             if found is not None:
                 return (*found, True)
-            meta, tensors = compute()
-            self.save(kind, key, meta, tensors)
-        return dict(meta), dict(tensors or {}), False
-        with self.lock(kind, key):
-            if self.has(kind, key):  # another process finished it while we waited
-                try:
-                    meta, tensors = self.load(kind, key)
-                    return meta, tensors, True
-                except StoreError:
-                    pass
             meta, tensors = compute()
             self.save(kind, key, meta, tensors)
         return dict(meta), dict(tensors or {}), False

@@ -88,7 +88,7 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         cfg = supreme.load_config(config, set_ or ())
         bars.enable(False if as_json else progress)
         plugin_files = list(options.plugins) if options is not None else []
-        results = supreme.run(cfg, reporter=None if as_json else output.stage_printer(),
+        results = supreme.run(cfg, reporter=output.stage_printer(),  # stage lines: stderr
                               fail_fast=fail_fast, workers=workers, launcher=launcher,
                               dry_run=dry_run, wait=wait, plugin_files=plugin_files)
         if dry_run or results.rank != 0:

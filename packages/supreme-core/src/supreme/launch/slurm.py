@@ -262,11 +262,18 @@ def log_file(folder: str | Path, job_id: str, kind: str = "err") -> Path:
 def task_error(folder: str | Path, job_id: str) -> str | None:
     """The traceback a task raised (from its result pickle), or ``None``."""
     path = result_file(folder, job_id)
+
+    class _PlainOnly(pickle.Unpickler):
+        """Reads submitit's ("error", traceback text) tuple; refuses any global (code)."""
+
+        def find_class(self, module: str, name: str) -> Any:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}")
+
     try:
         with open(path, "rb") as handle:
-            outcome, value = pickle.load(handle)  # written by our own task
+            outcome, value = _PlainOnly(handle).load()
     except Exception:
-        return None
+        return None  # a success (holds objects) or an unreadable file: no error text
     if outcome == "error":
         text = str(value).strip().splitlines()
         return text[-1] if text else "the task raised"
@@ -414,7 +421,7 @@ def launch(
                               "`supreme plan` lists the cells of the experiment.")
     params = sbatch_parameters(config)
     run_dir = config.run_dir()
-    folder = Path(config.slurm.folder or run_dir / "slurm").resolve()
+    folder = (run_dir / (config.slurm.folder or "slurm")).resolve()  # inside the run dir
     jobs = load_jobs(run_dir)
 
     finished = [i for i in chosen

@@ -288,13 +288,13 @@ def run_experiment(
     registry = registry or default()
     resolved = resolve(config, registry)
     cells = resolved.cells()
-    _validate(resolved, cells)
+    launcher = launcher or config.launch.launcher
+    _validate(resolved, cells, local=launcher != "slurm")
     if config.loggers.use:
         from supreme.loggers import require_extra
 
         for name in config.loggers.use:
             require_extra(name)  # a missing extra fails before any compute
-    launcher = launcher or config.launch.launcher
     if launcher not in ("local", "slurm"):
         raise ConfigError(f"launcher {launcher!r} is unknown", "Use local or slurm.")
     n_workers = resolve_workers(config, workers)
@@ -305,7 +305,8 @@ def run_experiment(
             write_config(config)
         unfinished = launch(config, indices=list(range(len(cells))), dry_run=dry_run, wait=wait,
                             plugin_files=list(plugin_files),
-                            echo=lambda line: print(line, file=sys.stderr, flush=True))
+                            echo=print if dry_run else  # the dry run's output is its result
+                            lambda line: print(line, file=sys.stderr, flush=True))
         merged = collect(config, cells=cells, write=not dry_run)
         return Results(merged.records, config.run_dir(), [], merged.failures, len(cells),
                        unfinished=unfinished if wait else 0)
@@ -343,13 +344,12 @@ def _rank_zero_env() -> bool:
     return all(os.environ.get(v, "0") == "0" for v in ("RANK", "LOCAL_RANK", "SLURM_PROCID"))
 
 
-def _validate(resolved: Resolved, cells: list[Cell]) -> None:
-    """Everything checkable before compute (supreme.validate, when installed)."""
-    try:
-        from supreme.validate import validate
-    except ImportError:  # pragma: no cover - validate ships with the core
-        return
-    validate(resolved, cells)
+def _validate(resolved: Resolved, cells: list[Cell], *, local: bool) -> None:
+    """Everything checkable before compute; ``local=False`` (SLURM): the machine checks
+    that only hold where the cells will run are left to the tasks."""
+    from supreme.validate import validate
+
+    validate(resolved, cells, local=local)
 
 
 def failures_error(results: Results) -> CellsFailed:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from supreme.builtins import Retrain
 from supreme.config import ExperimentConfig
 from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
-from supreme.errors import Interrupted, StageError
+from supreme.errors import Interrupted, PluginError, StageError
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
 from supreme.pipeline.fabric import (
@@ -191,8 +191,8 @@ class Runner:
     def fail(self, cell: Cell, method: str | None, metric: str | None, stage: str,
              exc: BaseException) -> None:
         """Record a failed stage of ``cell``; with ``fail_fast``, stop the run instead."""
-        if isinstance(exc, Interrupted):
-            raise exc  # not a failure: the user asked to stop
+        if isinstance(exc, (Interrupted, PluginError)):
+            raise exc  # not a cell's failure: the user asked to stop, or a plugin is broken
         error_type, message = describe_failure(exc, stage, self.config, self.fabric)
         record = {**cell.as_dict(), "experiment": self.config.name, "method": method,
                   "metric": metric, "stage": stage, "error_type": error_type, "error": message}
@@ -278,9 +278,10 @@ class Runner:
             recipe = recipe.updated(batch_size=recipe.batch_size * self.fabric.world_size)
         return recipe
 
-    def new_trainable(self, data: CellData, state: Mapping[str, Any] | None = None) -> nn.Module:
+    def new_trainable(self, data: CellData, state: Mapping[str, Any] | None = None,
+                      key: str = "") -> nn.Module:
         """A model to train (M_o) or unlearn (a copy of M_o), with SyncBatchNorm under DDP."""
-        model = data.new_model() if state is None else self.load(data, state)
+        model = data.new_model() if state is None else self.load(data, state, key)
         return sync_batchnorm(model, self.fabric)
 
     # -- the cell -------------------------------------------------------------------------
@@ -359,7 +360,7 @@ class Runner:
         def unlearn_data(seed: int) -> UnlearnData:
             import torch
 
-            original = self.fabric.to_device(self.load(data, original_state)).eval()
+            original = self.fabric.to_device(self.load(data, original_state, train_key)).eval()
             for p in original.parameters():
                 p.requires_grad_(False)
             return UnlearnData(
@@ -376,7 +377,8 @@ class Runner:
             def compute() -> tuple[dict[str, Any], dict[str, Any]]:
                 seed_everything(cell.unlearn_seed)
                 udata = unlearn_data(cell.unlearn_seed)
-                model = self.fabric.to_device(self.new_trainable(data, original_state)).train()
+                model = self.fabric.to_device(
+                    self.new_trainable(data, original_state, train_key)).train()
                 with ResourceMonitor(self.fabric.device) as monitor:
                     result = method.unlearn(model, udata, self.fabric)
                 # T_u: wall time of the call (accelerator-synchronised) minus untimed blocks,
@@ -428,10 +430,13 @@ class Runner:
             return tensors
         return cache
 
-    def load(self, data: CellData, state: Mapping[str, Any]) -> nn.Module:
-        model = data.new_model()
-        model.load_state_dict(state)
-        return model
+    def load(self, data: CellData, state: Mapping[str, Any], key: str = "") -> nn.Module:
+        """A new model holding ``state`` (the store artifact ``models/key``); weights of
+        another architecture raise a StoreError naming the artifact."""
+        from supreme.pipeline.checkpoint import load_state
+
+        where = str(self.store.path("models", key)) if key else "an in-memory state"
+        return load_state(data.new_model(), state, where)
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate(self, cell: Cell, data: CellData, split: Split, split_key: str, train_key: str,
@@ -443,7 +448,7 @@ class Runner:
 
         def model_of(row: Row) -> nn.Module:
             if row.key not in models:
-                models[row.key] = self.fabric.to_device(self.load(data, row.state)).eval()
+                models[row.key] = self.fabric.to_device(self.load(data, row.state, row.key)).eval()
             return models[row.key]
 
         def cached_forward(model: nn.Module, tensors: ImageTensors, features: bool) -> Outputs:
@@ -703,10 +708,20 @@ def plan(config: ExperimentConfig, *, registry: Registry | None = None) -> Plan:
     Datasets are decoded (or read from the store) and splits built in memory, because
     the keys of later stages depend on them.
     """
+    from supreme.validate import validate
+
     resolved = resolve(config, registry or default())
     cells = resolved.cells()
-    fabric = make_fabric(config.fabric)
+    validate(resolved, cells, local=config.launch.launcher != "slurm")
+    fabric = make_fabric(config.fabric) if config.launch.launcher != "slurm" else _cpu_fabric()
     runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True)
     for cell in cells:
         runner.run_cell(cell)
     return Plan(cells, runner.events)
+
+
+def _cpu_fabric() -> Fabric:
+    """Planning a SLURM grid on a login node: keys need a Fabric, not the cluster's GPUs."""
+    from lightning.fabric import Fabric
+
+    return Fabric(accelerator="cpu", devices=1)

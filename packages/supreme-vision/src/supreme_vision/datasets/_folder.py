@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from supreme.errors import DatasetError
@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     import torch
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".ppm", ".tif", ".tiff", ".webp"})
+#: Pillow modes :func:`decode_images` turns into 8-bit RGB or greyscale.
+SUPPORTED_MODES = frozenset({
+    "1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "CMYK", "YCbCr", "HSV",
+    "I", "I;16", "I;16B", "I;16L", "I;16N", "F",
+})
+#: 16- and 32-bit integer modes (scaled to 8 bits rather than clipped at 255).
+WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
 
 class FolderConfig(RootConfig):
@@ -37,8 +44,40 @@ def list_classes(directory: Path, exclude: Sequence[str] = ()) -> list[str]:
 
 
 def list_images(folder: Path) -> list[Path]:
-    """Image files in ``folder``, in sorted (deterministic) order."""
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    """Image files in ``folder``, in sorted (deterministic) order.
+
+    Files are recognised by their suffix (:data:`IMAGE_SUFFIXES`, as torchvision's
+    ``ImageFolder`` does); hidden files (``.DS_Store``, ``._x.jpg`` from macOS) and files
+    with other suffixes are ignored.
+    """
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def n_train_of(n: int, test_fraction: float) -> int:
+    """How many of a class's ``n`` images :func:`stratified_test_mask` keeps for training."""
+    import math
+
+    n_train = math.floor((1 - test_fraction) * n + 1e-9)
+    return min(n_train, n - 1) if n > 1 else n_train
+
+
+def image_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be decoded (read from its header only), or ``None`` when it can."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            mode, (width, height) = image.mode, image.size
+    except Image.DecompressionBombError as exc:
+        return f"refused as a decompression bomb ({exc})"
+    except Exception as exc:  # UnidentifiedImageError, OSError, SyntaxError from plugins
+        return f"not a readable image ({type(exc).__name__}: {exc})"
+    if mode not in SUPPORTED_MODES:
+        return f"unsupported image mode {mode!r}"
+    if width < 1 or height < 1:
+        return f"empty image ({width}x{height})"
+    return None
 
 
 def stratified_test_mask(labels: np.ndarray, test_fraction: float, seed: int) -> np.ndarray:
@@ -82,10 +121,15 @@ def decode_images(paths: Sequence[Path], size: int, channels: int = 3) -> torch.
     def one(path: Path) -> np.ndarray:
         try:
             with Image.open(path) as image:
-                resized = image.convert(mode).resize((size, size), Image.Resampling.BILINEAR)
-        except (OSError, ValueError) as exc:
+                resized = to_mode(image, mode).resize((size, size), Image.Resampling.BILINEAR)
+        except Image.DecompressionBombError as exc:
             raise DatasetError(
-                f"cannot decode image {path} ({exc})",
+                f"image {path} is refused as a decompression bomb ({exc})",
+                "Delete or replace it (Pillow's MAX_IMAGE_PIXELS limit protects the decoder).",
+            ) from exc
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise DatasetError(
+                f"cannot decode image {path} ({type(exc).__name__}: {exc})",
                 "Delete or replace the damaged file and run again.",
             ) from exc
         array = np.array(resized, dtype=np.uint8)  # a writable copy
@@ -96,3 +140,26 @@ def decode_images(paths: Sequence[Path], size: int, channels: int = 3) -> torch.
         for i, array in enumerate(pool.map(one, paths)):
             out[i] = torch.from_numpy(array)
     return out
+
+
+def to_mode(image: Any, mode: str) -> Any:
+    """``image`` converted to 8-bit ``mode`` ("RGB" or "L").
+
+    Pillow clips 16-bit and float images at 255 when converting (a 16-bit greyscale PNG
+    comes out almost white, a float image in [0, 1] black): those are scaled to 8 bits
+    first. Every other mode in :data:`SUPPORTED_MODES` converts directly (alpha is dropped,
+    palettes are expanded, CMYK/YCbCr/HSV become RGB).
+    """
+    import numpy as np
+    from PIL import Image
+
+    if image.mode in WIDE_MODES or image.mode == "F":
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64))
+        peak = float(values.max()) if values.size else 0.0
+        if image.mode == "F":
+            scale = 255.0 if peak <= 1.0 else 1.0
+        else:
+            scale = 1 / 257 if image.mode != "I" or peak > 255 else 1.0
+        grey = np.clip(np.rint(values * scale), 0, 255).astype(np.uint8)
+        image = Image.fromarray(grey, "L")
+    return image.convert(mode)

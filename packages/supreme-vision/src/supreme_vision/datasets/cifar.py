@@ -9,8 +9,10 @@ Layout under ``root`` (torchvision's; default ``$SUPREME_DATA/cifar``)::
     cifar-10-batches-py/  data_batch_1 .. data_batch_5, test_batch, batches.meta
     cifar-100-python/     train, test, meta
 
-The files are pickles, as distributed by the authors (and read by torchvision): only load
-files you obtained from the official source.
+The files are pickles, as distributed by the authors. Unlike torchvision we never let a
+pickle import what it likes: :func:`read_pickle` unpickles with an allow-list holding only
+what a CIFAR batch contains (NumPy arrays and dtypes besides plain containers), so a file
+crafted to run code on load is refused with a :class:`~supreme.errors.DatasetError`.
 """
 
 from __future__ import annotations
@@ -44,10 +46,65 @@ CIFAR100_MEAN = (0.5070753693580627, 0.4865487813949585, 0.44091784954071045)
 CIFAR100_STD = (0.2673334777355194, 0.25643861293792725, 0.2761504352092743)
 
 
+def _allowed_globals() -> dict[tuple[str, str], Any]:
+    """The only globals a CIFAR pickle may name: how NumPy pickles an array."""
+    import numpy as np
+
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # NumPy 1.x
+        from numpy.core import multiarray  # type: ignore[no-redef]
+    allowed: dict[tuple[str, str], Any] = {("numpy", "ndarray"): np.ndarray,
+                                           ("numpy", "dtype"): np.dtype}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        allowed[(module, "_reconstruct")] = multiarray._reconstruct
+        allowed[(module, "scalar")] = multiarray.scalar
+    # protocol 2 written by Python 3 stores bytes as _codecs.encode(text, "latin1")
+    allowed[("_codecs", "encode")] = _latin1_encode
+    return allowed
+
+
+def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
+    if encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError(f"it encodes bytes with {encoding!r}, not latin1")
+    return text.encode("latin1")
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """An unpickler that resolves no global outside :func:`_allowed_globals`."""
+
+    allowed: dict[tuple[str, str], Any] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = self.allowed.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"it names the global {module}.{name}, which a CIFAR "
+                                         "batch never does")
+        return found
+
+
 def read_pickle(path: Path) -> dict[str, Any]:
-    """One CIFAR batch file, with its (Python 2 byte-string) keys decoded."""
-    with path.open("rb") as handle:
-        raw = pickle.load(handle, encoding="bytes")
+    """One CIFAR batch file, with its (Python 2 byte-string) keys decoded.
+
+    Unpickled with an allow-list (NumPy arrays only), so a malicious file cannot run code.
+    """
+    unpickler_error = (f"Replace {path.name} with the file from the official archive "
+                       "(https://www.cs.toronto.edu/~kriz/cifar.html).")
+    try:
+        with path.open("rb") as handle:
+            unpickler = _CifarUnpickler(handle, encoding="bytes")
+            unpickler.allowed = _allowed_globals()
+            raw = unpickler.load()
+    except pickle.UnpicklingError as exc:
+        raise DatasetError(f"{path} is refused: {exc} (nothing in it was run)",
+                           unpickler_error) from exc
+    except (OSError, EOFError, ValueError, TypeError, AttributeError, IndexError,
+            KeyError, MemoryError) as exc:
+        raise DatasetError(f"{path} is not a readable CIFAR batch ({type(exc).__name__}: {exc})",
+                           unpickler_error) from exc
+    if not isinstance(raw, dict):
+        raise DatasetError(f"{path} is not a CIFAR batch (it holds a {type(raw).__name__}, "
+                           "not a dictionary)", unpickler_error)
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in raw.items()}
 
 
@@ -134,7 +191,13 @@ class _Cifar(DatasetSpec):
         return np.concatenate(images), labels
 
     def check_meta(self, key: str, expected: tuple[str, ...]) -> None:
-        found = decode_names(read_pickle(self.directory / self.meta_file)[key])
+        meta = read_pickle(self.directory / self.meta_file)
+        if key not in meta:
+            raise DatasetError(
+                f"{self.name}: {self.directory / self.meta_file} has no {key!r} entry",
+                f"Replace the files in {self.directory} with the archive {self.url}.",
+            )
+        found = decode_names(meta[key])
         if found != expected:
             raise DatasetError(
                 f"{self.name}: {self.directory / self.meta_file} lists {len(found)} {key} "

@@ -81,8 +81,26 @@ def create_timm(
     overlay: dict[str, Any] = {}
     if source is not None:
         overlay["pretrained_cfg_overlay"] = {"file": str(source)}
-    net: Any = timm.create_model(
-        timm_name, pretrained=source is not None, num_classes=num_classes, **overlay, **kwargs
-    )
+    try:
+        net: Any = timm.create_model(
+            timm_name, pretrained=source is not None, num_classes=num_classes, **overlay, **kwargs
+        )
+    except Exception as exc:
+        if source is None:
+            raise
+        # timm reads .safetensors, or torch.load(weights_only=True): a pickle that would run
+        # code is refused there; say which file and what to do instead of a bare traceback
+        text = str(exc)
+        if "weights_only" in text or "Weights only" in text:
+            # never repeat torch's and timm's advice to retry with weights_only=False
+            why = "it holds more than tensors; torch.load(weights_only=True) refused it and " \
+                  "nothing in it was run"
+        else:
+            why = f"{type(exc).__name__}: {(text.strip().splitlines() or [''])[0][:300]}"
+        raise ConfigError(
+            f"model {model}: weights file {source} cannot be loaded into {timm_name!r} ({why})",
+            "Use the model's .safetensors file (or a .pth/.bin holding only tensors; files that "
+            "would run code when unpickled are refused), or set pretrained = false.",
+        ) from exc
     net.head = nn.Linear(net.num_features, num_classes)  # PyTorch default init, like the reference
     return net
