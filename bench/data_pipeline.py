@@ -12,26 +12,17 @@ padding, horizontal flip, rotation ±15°, normalisation):
 Both use the same model, optimiser, batch size and loop, so the difference is the data path.
 Run::
 
-    OMP_NUM_THREADS=2 .venv/bin/python bench/data_pipeline.py --images 10000 --width 64
+    uv run python bench/data_pipeline.py --images 10000 --width 64
+    uv run python bench/data_pipeline.py --quick          # 2,000 images, data only
 
 ``--width`` shrinks the network (64 = the reference ResNet18) when a full epoch is too slow
-for the machine; ``--skip-train`` measures data preparation only.
-
-Measured on the project's 2-core CPU (shared with other jobs, load average 4-8;
-``OMP_NUM_THREADS=1``, one DataLoader worker, best of one pass):
-
-=========================== ============ ============= =======
-10,000 images               tensor       torchvision   ratio
-=========================== ============ ============= =======
-data preparation only       0.33 s       1.72 s        5.2x
-training epoch, width 64    333.9 s      376.9 s       1.13x
-training epoch, width 16    42.8 s       40.4 s        0.94x
-=========================== ============ ============= =======
+for the machine; ``--skip-train`` measures data preparation only. The two paths are timed
+in interleaved rounds and the ratio is the median over rounds (``bench/_common.py``).
 
 On a CPU the epoch is dominated by the network's compute and the DataLoader worker
-prepares batches on the second core in parallel, so the epoch ratio is close to 1 (and
-within the noise of a shared machine); the tensor path's gain is in data preparation
-(3-5x here), which is what limits an accelerator.
+prepares batches on another core in parallel, so the epoch ratio is close to 1; the tensor
+path's gain is in data preparation, which is what limits an accelerator. The last measured
+numbers are in docs/performance.md.
 """
 
 from __future__ import annotations
@@ -118,15 +109,23 @@ def time_epoch(batches: Iterable, width: int, seed: int) -> tuple[float, float]:
 
 
 def main() -> None:
+    from _common import Side, fmt_times, interleaved, ratio_line
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--width", type=int, default=64, help="ResNet18 base width (64 = reference)")
-    parser.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    parser.add_argument("--workers", type=int, default=1, help="DataLoader worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (0: default)")
     parser.add_argument("--skip-train", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeats", type=int, default=2, help="timed passes per path (best kept)")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds (median)")
+    parser.add_argument("--quick", action="store_true", help="2,000 images, data preparation only")
     args = parser.parse_args()
+    if args.quick:
+        args.images, args.skip_train = 2000, True
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(
         f"torch threads: {torch.get_num_threads()}, images: {args.images}, batch: {args.batch}, "
         f"ResNet18 width: {args.width}, DataLoader workers: {args.workers}"
@@ -136,30 +135,34 @@ def main() -> None:
         make_fixture(root, args.images)
         loader, decode = tensor_batches(root, args.batch, args.seed)
         print(f"tensor path: decoded {args.images} images into uint8 tensors once in {decode:.2f} s")
-        make_torchvision = lambda: torchvision_batches(root, args.batch, args.seed, args.workers)  # noqa: E731
-        # Alternate the two paths and keep each one's best time: the first passes pay one-off
-        # costs (allocator, kernel selection) and a shared machine adds noise.
-        data_t = data_v = train_t = train_v = float("inf")
-        for _ in range(args.repeats):
-            seconds, n = time_data(loader)
-            data_t = min(data_t, seconds)
-            seconds, m = time_data(make_torchvision())
-            data_v = min(data_v, seconds)
-            assert n == m == args.images
-        print(
-            f"data only   tensor {data_t:7.2f} s   torchvision {data_v:7.2f} s   "
-            f"ratio {data_v / data_t:6.1f}x"
-        )
+
+        def make_torchvision() -> Iterable:
+            return torchvision_batches(root, args.batch, args.seed, args.workers)
+
+        def count(batches: Iterable) -> None:
+            assert time_data(batches)[1] == args.images
+
+        # one-off costs (allocator, first worker start) before the measured rounds
+        time_data(itertools.islice(iter(loader), 2))
+        count(make_torchvision())
+        ours = Side("data only: tensor loader", lambda: count(loader))
+        theirs = Side("data only: torchvision DataLoader", lambda: count(make_torchvision()))
+        interleaved([ours, theirs], args.repeats)
+        print(fmt_times(ours))
+        print(fmt_times(theirs))
+        print(ratio_line("data preparation torchvision/tensor (higher = tensor faster)",
+                         theirs, ours))
         if args.skip_train:
             return
         time_epoch(itertools.islice(iter(loader), 3), args.width, args.seed)  # warm-up
-        for _ in range(args.repeats):
-            train_t = min(train_t, time_epoch(loader, args.width, args.seed)[0])
-            train_v = min(train_v, time_epoch(make_torchvision(), args.width, args.seed)[0])
-        print(
-            f"train epoch tensor {train_t:7.2f} s   torchvision {train_v:7.2f} s   "
-            f"ratio {train_v / train_t:6.2f}x"
-        )
+        ours = Side("train epoch: tensor loader", lambda: time_epoch(loader, args.width, args.seed))
+        theirs = Side("train epoch: torchvision DataLoader",
+                      lambda: time_epoch(make_torchvision(), args.width, args.seed))
+        interleaved([ours, theirs], args.repeats)
+        print(fmt_times(ours))
+        print(fmt_times(theirs))
+        print(ratio_line("training epoch torchvision/tensor (higher = tensor faster)",
+                         theirs, ours))
 
 
 if __name__ == "__main__":

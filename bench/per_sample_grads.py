@@ -1,21 +1,21 @@
 """Per-sample importances (SSD-Det / LFSSD-Det): torch.func vmap versus one backward per sample.
 
-    .venv/bin/python bench/per_sample_grads.py                 # small CNN, CPU
-    .venv/bin/python bench/per_sample_grads.py --model resnet18 --samples 256
+    uv run python bench/per_sample_grads.py                 # small CNN, CPU
+    uv run python bench/per_sample_grads.py --model resnet18 --samples 256
 
 Computes the mean per-sample squared gradient (SSD-Det) and mean absolute gradient of
 ‖f(x)‖² (LFSSD-Det) over the same samples twice, side by side: with
 ``supreme_methods._importance.per_sample_importance`` (vmap over grad, what the methods
 use) and with ``per_sample_importance_loop`` (the reference's one forward per batch then
-one ``backward(retain_graph=True)`` per sample). Prints the largest relative difference
-(the two must agree to float tolerance) and the speed ratio loop / vmap, each timed with
-``time.perf_counter`` on the same inputs, best of ``--repeats``.
+one ``backward(retain_graph=True)`` per sample). Prints the largest difference relative to
+each parameter tensor's largest importance (the two must agree to float tolerance) and
+the speed ratio loop / vmap, timed on the same inputs in ``--repeats`` interleaved rounds,
+median of the per-round ratios (wall and CPU).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 
 
 def build(model_name: str, channels: int, size: int):
@@ -32,15 +32,6 @@ def build(model_name: str, channels: int, size: int):
         nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10),
     )
-
-
-def best_time(fn, repeats: int):
-    best, result = float("inf"), None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def main() -> None:
@@ -69,16 +60,28 @@ def main() -> None:
     print(f"model {args.model} ({n_params:,} parameters), {len(images)} samples of "
           f"3x{args.size}x{args.size}, batch {args.batch_size}, vmap chunk {args.chunk_size}, "
           f"{args.threads} thread(s)")
-    print(f"{'criterion':10s} {'loop s':>8s} {'vmap s':>8s} {'loop/vmap':>10s} "
-          f"{'max rel diff':>13s}")
+    from _common import Side, fmt_times, interleaved, ratio_line
+
     for criterion in ("ce", "l2"):
-        t_vmap, fast = best_time(lambda c=criterion: per_sample_importance(
-            model, images, data, c, args.batch_size, args.chunk_size), args.repeats)
-        t_loop, slow = best_time(lambda c=criterion: per_sample_importance_loop(
-            model, images, data, c, args.batch_size), args.repeats)
-        rel = max(float(((fast[k] - slow[k]).abs() / slow[k].abs().clamp_min(1e-30)).max())
-                  for k in fast if slow[k].abs().max() > 0)
-        print(f"{criterion:10s} {t_loop:8.3f} {t_vmap:8.3f} {t_loop / t_vmap:10.1f}x {rel:13.2e}")
+        out: dict[str, dict] = {}
+
+        def vmapped(c=criterion, out=out):
+            out["vmap"] = per_sample_importance(model, images, data, c, args.batch_size,
+                                                args.chunk_size)
+
+        def looped(c=criterion, out=out):
+            out["loop"] = per_sample_importance_loop(model, images, data, c, args.batch_size)
+
+        fast, slow = Side(f"{criterion}: vmap (what SSD-Det runs)", vmapped), \
+            Side(f"{criterion}: one backward per sample", looped)
+        interleaved([fast, slow], args.repeats)
+        # per parameter tensor: largest difference relative to the tensor's largest value
+        rel = max(float((out["vmap"][k] - out["loop"][k]).abs().max() / out["loop"][k].abs().max())
+                  for k in out["vmap"] if out["loop"][k].abs().max() > 0)
+        print(fmt_times(slow))
+        print(fmt_times(fast))
+        print(ratio_line(f"per-sample grads {criterion} loop/vmap (higher = vmap faster)",
+                         slow, fast) + f"; max |Δ|/max|value| per tensor {rel:.2e}")
 
 
 if __name__ == "__main__":

@@ -174,3 +174,16 @@ def test_plan_counts_exactly_the_work_a_run_then_does(toy_experiment: dict[str, 
     assert sum(s.startswith("evaluate ") for s in computed) == 24
     after = plan(config).counts()
     assert all(c["to_compute"] == 0 and c["existing"] == c["total"] for c in after.values())
+
+
+def test_channels_last_runs_the_whole_pipeline_under_its_own_keys(
+    toy_experiment: dict[str, Any],
+) -> None:
+    plain = run(toy_experiment)
+    fast = run(toy_experiment, speed={"channels_last": True})
+    # its own store keys (numbers may differ in the last bits), nothing reused from plain
+    assert not any(e.reused for e in fast.events if e.stage not in ("dataset", "split"))
+    assert [(r["method"], r["metric"], r["key"]) for r in fast.records] == [
+        (r["method"], r["metric"], r["key"]) for r in plain.records]
+    for a, b in zip(plain.records, fast.records, strict=True):
+        assert b["value"] == pytest.approx(a["value"], rel=1e-3, abs=1e-3)

@@ -85,7 +85,8 @@ class JiT(UnlearningMethod):
                     estimates = [
                         lipschitz_estimate(
                             plain, x, out,
-                            cfg.noise_std * torch.randn(x.shape, generator=noise_rng).to(x.device),
+                            cfg.noise_std * torch.randn(x.shape, generator=noise_rng)
+                            .to(x.device, non_blocking=True),  # no host-device sync
                         )
                         for _ in range(cfg.noise_samples)
                     ]

@@ -156,6 +156,7 @@ class NoiseAndImages:
 
     Like :class:`~supreme.pipeline.data.TensorLoader`: the same permutation on every rank
     (from the method's generator), each rank taking its share of every global batch.
+    Host-to-device copies do not block (no synchronisation per batch).
     """
 
     def __init__(self, noise: torch.Tensor, repeats: int, noise_label: int, images: ImageTensors,
@@ -182,12 +183,13 @@ class NoiseAndImages:
                     index = torch.cat([index, order[:world - len(index) % world]])
                 index = index[rank::world]
             is_noise = index < self.noise_total
-            noise_idx = (index[is_noise] % len(self.noise)).to(self.noise.device)
+            noise_idx = (index[is_noise] % len(self.noise)).to(self.noise.device, non_blocking=True)
             image_idx = index[~is_noise] - self.noise_total
-            x_img = self.data.transform(self.images.images[image_idx].to(fabric.device))
-            x = torch.cat([self.noise[noise_idx].to(fabric.device), x_img])
+            x_img = self.data.transform(
+                self.images.images[image_idx].to(fabric.device, non_blocking=True))
+            x = torch.cat([self.noise[noise_idx].to(fabric.device, non_blocking=True), x_img])
             y = torch.cat([
                 torch.full((len(noise_idx),), self.noise_label, dtype=torch.long),
                 self.images.labels[image_idx],
-            ]).to(fabric.device)
+            ]).to(fabric.device, non_blocking=True)
             yield x, y

@@ -3,10 +3,16 @@
 Images stay as uint8 tensors; each batch is converted to float, augmented as a whole
 (random crop with padding, horizontal flip, rotation) on the device it will be used on,
 resized to the model's input size and normalised. No per-sample Python work.
+
+Nothing here waits for the accelerator: host-to-device copies are asynchronous (from
+pinned memory when the batch goes from host memory to a CUDA device), random numbers
+are drawn on the host from seeded generators and copied without blocking, and the
+normalisation constants are built once per device.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +21,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.nn.functional as F
 
-from supreme.contracts.data import ImageTensors
+from supreme.contracts.data import ImageTensors, LazyImages
 from supreme.contracts.model import Augment
 
 if TYPE_CHECKING:
@@ -24,12 +30,18 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class BatchTransform:
-    """uint8 ``[B, C, H, W]`` -> normalised float ``[B, channels, size, size]``."""
+    """uint8 ``[B, C, H, W]`` -> normalised float ``[B, channels, size, size]``.
+
+    With ``channels_last`` the output is laid out NHWC (``torch.channels_last``), to feed
+    a model prepared with ``[speed] channels_last`` (:func:`supreme.pipeline.speed.prepare`);
+    the values are the same either way.
+    """
 
     mean: tuple[float, ...]
     std: tuple[float, ...]
     size: int
     channels: int
+    channels_last: bool = False
 
     def __call__(
         self,
@@ -37,6 +49,8 @@ class BatchTransform:
         augment: Augment | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
+        if self.channels_last:  # cheapest on uint8; element-wise ops keep the layout
+            images = images.contiguous(memory_format=torch.channels_last)
         x = images.float().div_(255.0)
         if augment is not None:
             x = augment_batch(x, augment, generator)
@@ -47,11 +61,21 @@ class BatchTransform:
         if x.shape[-1] != self.size or x.shape[-2] != self.size:
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True,
                               align_corners=False)
-        mean = torch.tensor(self.mean, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
-        std = torch.tensor(self.std, device=x.device, dtype=x.dtype).view(1, -1, 1, 1)
+        mean = _constant(self.mean, x.device, x.dtype)
+        std = _constant(self.std, x.device, x.dtype)
         if mean.shape[1] != x.shape[1]:  # grey statistics for a colour model, or vice versa
             mean, std = mean.mean().view(1, 1, 1, 1), std.mean().view(1, 1, 1, 1)
-        return (x - mean) / std
+        out = (x - mean) / std
+        if self.channels_last:
+            out = out.contiguous(memory_format=torch.channels_last)  # no-op when it already is
+        return out
+
+
+@functools.lru_cache(maxsize=64)
+def _constant(values: tuple[float, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``values`` as a ``[1, C, 1, 1]`` tensor on ``device``, built once (no copy per batch)."""
+    with torch.inference_mode(False), torch.no_grad():
+        return torch.tensor(values, dtype=dtype).view(1, -1, 1, 1).to(device)
 
 
 def augment_batch(x: torch.Tensor, augment: Augment, generator: torch.Generator | None) -> torch.Tensor:
@@ -60,7 +84,8 @@ def augment_batch(x: torch.Tensor, augment: Augment, generator: torch.Generator 
     dev = x.device
 
     def uniform(*shape: int) -> torch.Tensor:
-        return torch.rand(*shape, generator=generator).to(dev)
+        # drawn on the host (seeded, identical on every device), copied without a sync
+        return torch.rand(*shape, generator=generator).to(dev, non_blocking=True)
 
     pad = augment.crop_padding
     if pad > 0:
@@ -93,6 +118,11 @@ class TensorLoader:
     the last batch is padded by wrapping so every rank takes the same number of steps.
     Batches are preprocessed on the Fabric device. Without a ``fabric`` the loader is
     rank-local: it serves all of ``tensors``, unpadded, on ``device``.
+
+    Copies never block the host: a batch gathered from host memory for a CUDA device is
+    gathered straight into pinned (page-locked) memory and copied asynchronously
+    (``pin_memory``, default: whenever the device is CUDA); tensors already on the device
+    (``data.on_device``) are indexed there.
     """
 
     def __init__(
@@ -107,6 +137,7 @@ class TensorLoader:
         augment: Augment | None = None,
         drop_last: bool = False,
         device: torch.device | None = None,
+        pin_memory: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -119,7 +150,9 @@ class TensorLoader:
         self.rank = fabric.global_rank if fabric is not None else 0
         self.world = fabric.world_size if fabric is not None else 1
         # without a Fabric the loader is rank-local (no split across ranks, no padding)
-        self.device = device or (fabric.device if fabric is not None else torch.device("cpu"))
+        self.device = torch.device(
+            device or (fabric.device if fabric is not None else torch.device("cpu")))
+        self.pin_memory = self.device.type == "cuda" if pin_memory is None else pin_memory
         self._order = torch.Generator().manual_seed(seed)
         self._augment_rng = torch.Generator().manual_seed(seed + 7919 * (self.rank + 1))
 
@@ -138,6 +171,20 @@ class TensorLoader:
                     extra = self.world - len(index) % self.world
                     index = torch.cat([index, order[:extra]])
                 index = index[self.rank :: self.world]
-            images = self.tensors.images[index].to(self.device, non_blocking=True)
-            labels = self.tensors.labels[index].to(self.device, non_blocking=True)
+            images = self._fetch(self.tensors.images, index)
+            labels = self._fetch(self.tensors.labels, index)
             yield self.transform(images, self.augment, self._augment_rng), labels
+
+    def _fetch(self, source: torch.Tensor | LazyImages, index: torch.Tensor) -> torch.Tensor:
+        """``source[index]`` on the loader's device, without waiting for the device."""
+        if isinstance(source, LazyImages):
+            return source[index].to(self.device, non_blocking=True)
+        if source.device.type != "cpu":  # resident on an accelerator: gather there
+            index = index.to(source.device, non_blocking=True)
+            return source[index].to(self.device, non_blocking=True)
+        if self.pin_memory and self.device.type != "cpu":
+            staged = torch.empty((len(index), *source.shape[1:]), dtype=source.dtype,
+                                 pin_memory=True)
+            torch.index_select(source, 0, index, out=staged)
+            return staged.to(self.device, non_blocking=True)
+        return source[index].to(self.device, non_blocking=True)

