@@ -269,7 +269,7 @@ def _auto_workers(config: ExperimentConfig) -> int:
     return max(1, (os.cpu_count() or 1) // 2)
 
 
-def run_experiment(
+def run(
     config: ExperimentConfig,
     *,
     registry: Registry | None = None,
@@ -281,6 +281,15 @@ def run_experiment(
     wait: bool = True,
     plugin_files: Sequence[str] = (),
 ) -> Results:
+    """Run ``config`` end to end and return its results (also written under its run dir).
+
+    This is ``supreme.run``. The whole experiment is validated before any compute. Cells
+    run in this process, in ``workers`` local processes, or as SLURM array tasks
+    (``launcher="slurm"``); every cell's outcome is written to ``RUN_DIR/cells/`` as it
+    finishes, and ``results.jsonl`` / ``failures.jsonl`` are collected from them at the
+    end (also after an interrupt). A failing method or metric fails its cell, not the
+    grid, unless ``fail_fast``.
+    """
     import sys
 
     from supreme.pipeline.run import Results

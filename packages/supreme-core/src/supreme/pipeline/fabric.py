@@ -295,12 +295,19 @@ def make_fabric(settings: FabricConfig) -> Fabric:
 
 def identity(fabric: Fabric, settings: FabricConfig) -> dict[str, Any]:
     """What about the execution changes numbers, for store keys."""
-    return {
+    identity = {
         "accelerator": fabric.device.type,
         "precision": settings.precision,
         "strategy": settings.strategy,
         "world_size": fabric.world_size,
     }
+    if fabric.device.type == "cpu":
+        import torch
+
+        # float reductions on a CPU depend on how work is split over threads: the same
+        # cell with 1 and 2 threads per process gives different numbers
+        identity["threads"] = torch.get_num_threads()
+    return identity
 
 
 def seed_everything(seed: int) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,32 +93,6 @@ class Results:
         return sum(values) / len(values)
 
 
-def run(
-    config: ExperimentConfig,
-    *,
-    registry: Registry | None = None,
-    reporter: Reporter | None = None,
-    fail_fast: bool = False,
-    workers: int | str | None = None,
-    launcher: str | None = None,
-    dry_run: bool = False,
-    wait: bool = True,
-    plugin_files: Sequence[str] = (),
-) -> Results:
-    """Run ``config`` end to end and return its results (also written under its run dir).
-
-    The whole experiment is validated before any compute. Cells run in this process, in
-    ``workers`` local processes, or as SLURM array tasks (``launcher="slurm"``); every
-    cell's outcome is written to ``RUN_DIR/cells/`` as it finishes, and ``results.jsonl``
-    / ``failures.jsonl`` are collected from them at the end (also after an interrupt).
-    A failing method or metric fails its cell, not the grid, unless ``fail_fast``.
-    """
-    from supreme.pipeline import cells as cellrun
-
-    return cellrun.run_experiment(
-        config, registry=registry, reporter=reporter, fail_fast=fail_fast, workers=workers,
-        launcher=launcher, dry_run=dry_run, wait=wait, plugin_files=plugin_files,
-    )
 
 
 @dataclass
@@ -737,6 +711,15 @@ def plan(config: ExperimentConfig, *, registry: Registry | None = None) -> Plan:
     cells = resolved.cells()
     validate(resolved, cells, local=config.launch.launcher != "slurm")
     fabric = make_fabric(config.fabric) if config.launch.launcher != "slurm" else _cpu_fabric()
+    if config.launch.launcher == "local" and fabric.device.type == "cpu":
+        from supreme.pipeline.cells import resolve_workers
+        from supreme.pipeline.workers import device_env
+
+        workers = resolve_workers(config, None)
+        if workers > 1:  # keys carry the CPU threads a worker will run with
+            import torch
+
+            torch.set_num_threads(int(device_env(config, 1, workers)["OMP_NUM_THREADS"]))
     runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True)
     for cell in cells:
         runner.run_cell(cell)
@@ -748,3 +731,7 @@ def _cpu_fabric() -> Fabric:
     from lightning.fabric import Fabric
 
     return Fabric(accelerator="cpu", devices=1)
+
+
+# supreme.run lives with the cell machinery it drives (cells.py); re-exported here.
+from supreme.pipeline.cells import run as run  # noqa: E402
