@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import supreme
 from supreme.config import ExperimentConfig, load_config
 from supreme.errors import ConfigError
 from supreme.loggers import (
@@ -33,7 +34,7 @@ from supreme.pipeline.run import StageEvent
 from supreme.plan import Cell
 
 CELL = Cell("digits", "resnet18", "fullclass", "3", 0, 0, 0)
-PROVENANCE = {"plugin": "supreme", "distribution": "supreme-core", "version": "0.1.0"}
+PROVENANCE = {"plugin": "supreme", "distribution": "supreme-core", "version": supreme.__version__}
 
 
 def record(cell: Cell, method: str, metric: str, key: str, value: float) -> dict[str, Any]:
