@@ -72,6 +72,16 @@ class ToyBadMetric(Metric):
         return {"test": float(ctx.outputs("unlearned", "test").logits.mean())}
 
 
+class ToyTime(Metric):
+    """The unlearning time the pipeline measured (a metric whose key depends on timings)."""
+
+    name = "toy_time"
+    needs = frozenset({"timings"})
+
+    def compute(self, ctx: EvalContext) -> dict[str, float]:
+        return {"seconds": ctx.timings["unlearn_seconds"]}
+
+
 @hookimpl
 def supreme_register_methods() -> list[type[UnlearningMethod]]:
     return [ToyRaise, ToyNan, ToySlow]
@@ -79,4 +89,4 @@ def supreme_register_methods() -> list[type[UnlearningMethod]]:
 
 @hookimpl
 def supreme_register_metrics() -> list[type[Metric]]:
-    return [ToyBadMetric]
+    return [ToyBadMetric, ToyTime]

@@ -18,6 +18,7 @@ import supreme
 from supreme import registry
 from supreme.errors import StageError
 from supreme.pipeline.cells import collect
+from supreme.pipeline.run import plan
 from supreme.store import META, Store
 
 HERE = Path(__file__).parent
@@ -294,3 +295,38 @@ def test_gc_removes_exactly_what_no_cell_references(tmp_path: Path, toy: Any) ->
     again = supreme.run(supreme.load_config(data=settings))
     assert all(e.reused for e in again.events)  # nothing the experiment needs was removed
     assert collect_garbage(tmp_path / "runs").removed == []
+
+
+def test_out_of_memory_names_the_stage_the_batch_size_and_the_setting() -> None:
+    import torch
+    from supreme.pipeline.fabric import make_fabric
+    from supreme.pipeline.run import describe_failure
+
+    config = supreme.load_config(data={"unlearning": {"batch_size": 256}})
+    fabric = make_fabric(config.fabric)
+    oom = torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    kind, message = describe_failure(oom, "unlearn scrub", config, fabric)
+    assert kind == "OutOfMemoryError"
+    assert message.startswith("out of memory on cpu in stage 'unlearn scrub'; lower "
+                              "unlearning.batch_size (now 256), e.g. --set unlearning.batch_size=32.")
+    assert "Tried to allocate 2.00 GiB" in message
+    _, message = describe_failure(oom, "evaluate scrub:mia", config, fabric)
+    assert "lower unlearning.eval_batch_size (now 512)" in message
+    _, message = describe_failure(oom, "train M_o", config, fabric)
+    assert "lower training.batch_size (now the recipe default)" in message
+    # any other error is passed through as it is
+    assert describe_failure(ValueError("bad"), "unlearn x", config, fabric) == ("ValueError", "bad")
+
+
+def test_plan_after_a_run_finds_every_stage_even_timing_dependent_ones(
+        tmp_path: Path, faulty: Path) -> None:
+    faulty.unlink()
+    settings = grid(tmp_path, methods=["original", "retrain", "toy_ascent"],
+                    metrics=["toy_accuracy", "toy_time"])
+    before = plan(supreme.load_config(data=settings)).counts()
+    results = supreme.run(supreme.load_config(data=settings))
+    computed_evaluations = {e.key for e in results.events
+                            if e.stage.startswith("evaluate ") and not e.reused}
+    assert before["evaluations"]["to_compute"] == len(computed_evaluations) == 2 * 3 * 2
+    after = plan(supreme.load_config(data=settings)).counts()
+    assert {kind: c["to_compute"] for kind, c in after.items()} == dict.fromkeys(after, 0)

@@ -192,6 +192,9 @@ class Runner:
         if kind in ("datasets", "splits"):  # cheap, and later keys depend on them
             meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
             return key, meta, tensors
+        if exists:  # later keys may depend on what it recorded (timings feed the time metric)
+            return key, {"seconds": 0.0, "resources": {}, "values": [],
+                         **self.store.meta(kind, key)}, {}
         return key, {"seconds": 0.0, "resources": {}, "values": []}, {}
 
     # -- data ---------------------------------------------------------------------------
