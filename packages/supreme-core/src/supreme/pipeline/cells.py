@@ -326,8 +326,11 @@ def run(
         from supreme.pipeline.workers import run_with_workers
 
         write_config(config)
-        events = run_with_workers(config, cells, n_workers, reporter=reporter,
-                                  fail_fast=fail_fast, plugin_files=plugin_files)
+        # finished cells need no worker: a rerun of a finished grid starts no process
+        pending = [i for i, c in enumerate(cells)
+                   if (o := read_outcome(cell_path(config, c))) is None or o["status"] != "finished"]
+        events = run_with_workers(config, cells, n_workers, indices=pending, reporter=reporter,
+                                  fail_fast=fail_fast, plugin_files=plugin_files) if pending else []
         merged = collect(config, cells=cells)
         return Results(merged.records, config.run_dir(), events, merged.failures, len(cells))
     if _rank_zero_env():

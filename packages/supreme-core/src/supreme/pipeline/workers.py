@@ -27,10 +27,12 @@ if TYPE_CHECKING:
     from supreme.pipeline.run import Reporter, StageEvent
 
 
-def queue_order(cells: Sequence[Cell]) -> list[int]:
-    """Cell indices, round-robin over the M_o they need (dataset, model, training seed)."""
+def queue_order(cells: Sequence[Cell], indices: Sequence[int] | None = None) -> list[int]:
+    """Cell indices (all, or ``indices``), round-robin over the M_o they need (dataset,
+    model, training seed)."""
     groups: dict[tuple[str, str, int], list[int]] = {}
-    for index, cell in enumerate(cells):
+    for index in range(len(cells)) if indices is None else indices:
+        cell = cells[index]
         groups.setdefault((cell.dataset, cell.model, cell.train_seed), []).append(index)
     order: list[int] = []
     lists = list(groups.values())
@@ -100,9 +102,11 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
 
 
 def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers: int, *,
-                     reporter: Reporter | None = None, fail_fast: bool = False,
-                     plugin_files: Sequence[str] = ()) -> list[StageEvent]:
-    """Run every cell on ``n_workers`` processes; returns the stage events of all workers."""
+                     indices: Sequence[int] | None = None, reporter: Reporter | None = None,
+                     fail_fast: bool = False, plugin_files: Sequence[str] = ()
+                     ) -> list[StageEvent]:
+    """Run the cells at ``indices`` (default: all) of the grid ``cells`` on ``n_workers``
+    processes; returns the stage events of all workers."""
     import multiprocessing as mp
 
     from supreme import registry
@@ -117,10 +121,11 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
             f"{', '.join(plugins['skipped'])}; register a module or use --plugin FILE",
             RuntimeWarning, stacklevel=2,
         )
-    n_workers = min(n_workers, len(cells))
+    order = queue_order(cells, indices)
+    n_workers = min(n_workers, len(order))
     context = mp.get_context("spawn")
     tasks, messages, stop = context.Queue(), context.Queue(), context.Event()
-    for index in queue_order(cells):
+    for index in order:
         tasks.put(index)
     loggers = None
     if config.loggers.use:
