@@ -265,6 +265,22 @@ def test_two_workers_give_the_results_of_one_and_train_each_model_once(tmp_path:
     assert len(trainings) == 2  # one per training seed, across both workers
 
 
+@pytest.mark.slow
+def test_workers_feed_one_set_of_loggers_from_the_parent(tmp_path: Path) -> None:
+    import csv
+
+    result = cli(tmp_path, "--set", "methods=['original','toy_ascent']", "--set",
+                 "seeds.train=[0,1]", "--set", "loggers.use=['csv']", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "runs" / "default" / "logs" / "csv" / "metrics.csv", newline="") as f:
+        logged = list(csv.DictReader(f))
+    records = results_of(tmp_path)
+    # every record logged exactly once, although two workers computed them
+    assert sorted((r["target"], r["train_seed"], r["method"], r["metric"], r["key"]) for r in logged) \
+        == sorted((r["target"], str(r["train_seed"]), r["method"], r["metric"], r["key"])
+                  for r in records)
+
+
 # -- supreme gc ------------------------------------------------------------------------------
 def test_gc_removes_exactly_what_no_cell_references(tmp_path: Path, toy: Any) -> None:
     from supreme.gc import collect_garbage

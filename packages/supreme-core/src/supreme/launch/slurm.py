@@ -195,7 +195,8 @@ def run_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
     def report(event: Any) -> None:
         print(event.line(), flush=True)
 
-    outcomes = run_cells(config, payload["indices"], reporter=report)
+    outcomes = run_cells(config, payload["indices"], reporter=report,
+                         log=False)  # the launcher logs the collected outcomes
     for o in outcomes:
         print(f"supreme: cell {o.index} {o.status} in {o.seconds:.1f} s", flush=True)
     return [{"index": o.index, "status": o.status, "failures": len(o.failures)}

@@ -141,16 +141,18 @@ def run_cells(
     on_cell: Callable[[CellOutcome], None] | None = None,
     worker: int | None = None,
     resolved: Resolved | None = None,
+    log: bool = True,
 ) -> list[CellOutcome]:
     """Run the cells at ``indices`` (all when ``None``) and write their outcome files.
 
     A method or metric that fails marks its cell ``failed`` (the error is recorded) and
     the next cell runs; ``fail_fast`` raises :class:`~supreme.errors.StageError` instead.
     A stage every row needs (dataset, M_o, split) failing fails the whole cell.
+    ``log=False``: the caller feeds the ``[loggers]`` (a parent of workers, a SLURM launcher).
     """
     outcomes, _ = _run_cells(config, indices, registry=registry, reporter=reporter,
                              fail_fast=fail_fast, on_cell=on_cell, worker=worker,
-                             resolved=resolved)
+                             resolved=resolved, log=log)
     return outcomes
 
 
@@ -164,7 +166,7 @@ def _run_cells(
     on_cell: Callable[[CellOutcome], None] | None = None,
     worker: int | None = None,
     resolved: Resolved | None = None,
-    loggers: Any = None,
+    log: bool = True,
 ) -> tuple[list[CellOutcome], Runner]:
     from supreme.pipeline.fabric import make_fabric, share_cpu_threads
     from supreme.pipeline.run import Runner, interruptible
@@ -187,7 +189,8 @@ def _run_cells(
         from supreme import progress
 
         progress.enable(False)  # one set of progress bars, from rank 0
-    own_loggers = loggers is None and fabric.is_global_zero and bool(config.loggers.use)
+    loggers: Any = None
+    own_loggers = log and fabric.is_global_zero and bool(config.loggers.use)
     if own_loggers:
         from supreme.loggers import ExperimentLoggers
 
@@ -317,6 +320,8 @@ def run(
                             echo=print if dry_run else  # the dry run's output is its result
                             lambda line: print(line, file=sys.stderr, flush=True))
         merged = collect(config, cells=cells, write=not dry_run)
+        if wait and not dry_run and config.loggers.use:
+            _log_outcomes(config, cells)  # the tasks log nothing: one writer per run
         return Results(merged.records, config.run_dir(), [], merged.failures, len(cells),
                        unfinished=unfinished if wait else 0)
     if dry_run:
@@ -349,6 +354,20 @@ def run(
                        runner.fabric.global_rank)
     merged = collect(config, cells=cells)
     return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells))
+
+
+def _log_outcomes(config: ExperimentConfig, cells: Sequence[Cell]) -> None:
+    """Feed the ``[loggers]`` every recorded cell outcome (after a SLURM array)."""
+    from supreme.loggers import ExperimentLoggers
+
+    loggers = ExperimentLoggers.open(config, config.run_dir())
+    try:
+        for cell in cells:
+            outcome = read_outcome(cell_path(config, cell))
+            if outcome is not None:
+                loggers.cell(cell, outcome["records"], outcome["failures"])
+    finally:
+        loggers.close()
 
 
 def _rank_zero_env() -> bool:

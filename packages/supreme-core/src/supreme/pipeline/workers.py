@@ -89,7 +89,8 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
             messages.put(("cell", worker, (outcome.index, outcome.status)))
 
         _run_cells(config, indices(), registry=None, fail_fast=fail_fast, on_cell=on_cell,
-                   worker=worker, reporter=lambda event: messages.put(("event", worker, event)))
+                   worker=worker, reporter=lambda event: messages.put(("event", worker, event)),
+                   log=False)  # the parent feeds the loggers
     except Interrupted:
         messages.put(("interrupted", worker, None))
     except SupremeError as exc:
