@@ -61,6 +61,17 @@ class ToySlow(UnlearningMethod):
         return model
 
 
+class ToyExit(UnlearningMethod):
+    """Ends its whole process at once while broken (a crash no Python handler sees)."""
+
+    name = "toy_exit"
+
+    def unlearn(self, model: Any, data: Any, fabric: Any) -> Any:
+        if broken():
+            os._exit(3)
+        return model
+
+
 class ToyBadMetric(Metric):
     """Raises while broken; else the mean logit on the test split."""
 
@@ -84,7 +95,7 @@ class ToyTime(Metric):
 
 @hookimpl
 def supreme_register_methods() -> list[type[UnlearningMethod]]:
-    return [ToyRaise, ToyNan, ToySlow]
+    return [ToyRaise, ToyNan, ToySlow, ToyExit]
 
 
 @hookimpl

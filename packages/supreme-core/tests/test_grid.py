@@ -266,6 +266,16 @@ def test_two_workers_give_the_results_of_one_and_train_each_model_once(tmp_path:
 
 
 @pytest.mark.slow
+def test_cells_of_a_worker_that_died_are_reported_not_lost(tmp_path: Path, broken: Path) -> None:
+    result = cli(tmp_path, "--set", "methods=['original','toy_exit']", "--workers", "2")
+    assert result.returncode == 1, result.stderr
+    assert "2 of 2 cells did not finish" in " ".join(result.stderr.split())
+    broken.unlink()  # "fix" it: the rerun finishes both cells
+    assert cli(tmp_path, "--set", "methods=['original','toy_exit']", "--workers", "2").returncode == 0
+    assert {r["method"] for r in results_of(tmp_path)} == {"original", "toy_exit"}
+
+
+@pytest.mark.slow
 def test_workers_feed_one_set_of_loggers_from_the_parent(tmp_path: Path) -> None:
     import csv
 

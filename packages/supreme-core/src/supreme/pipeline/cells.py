@@ -337,7 +337,9 @@ def run(
         events = run_with_workers(config, cells, n_workers, indices=pending, reporter=reporter,
                                   fail_fast=fail_fast, plugin_files=plugin_files) if pending else []
         merged = collect(config, cells=cells)
-        return Results(merged.records, config.run_dir(), events, merged.failures, len(cells))
+        # a worker that died without a word (killed, out of host memory) leaves its cells missing
+        return Results(merged.records, config.run_dir(), events, merged.failures, len(cells),
+                       unfinished=merged.counts()["missing"])
     if _rank_zero_env():
         write_config(config)
     try:
@@ -387,8 +389,8 @@ def failures_error(results: Results) -> CellsFailed:
     """The error the CLI raises after printing a run in which cells failed."""
     if not results.failures:
         return CellsFailed(
-            f"{results.unfinished} of {results.cells} cells did not finish (their tasks were "
-            "cancelled, killed or timed out before recording anything)",
+            f"{results.unfinished} of {results.cells} cells did not finish (their worker or "
+            "task was cancelled, killed or timed out before recording anything)",
             f"`supreme status {results.run_dir}` shows them; run the same command again to "
             "resubmit only those cells.",
         )
