@@ -120,6 +120,7 @@ def test_dry_run_prints_the_array_and_its_cells_and_writes_nothing(
         main(["--plugin", TOY, "run", "--launcher", "slurm", "--dry-run",
               "--set", f"output_dir='{out}'", "--set", "datasets=['toy']",
               "--set", "models=['tiny']", "--set", "metrics=['toy_accuracy']",
+              "--set", "methods=['original','retrain','toy_ascent']",
               "--set", "seeds.train=[0,1,2]", "--set", "slurm.cells_per_task=2",
               "--set", "slurm.partition='short'"])
     assert caught.value.code in (0, None)
