@@ -170,27 +170,21 @@ def write_plots(records: Sequence[dict[str, Any]], out_dir: str | Path,
                 plt.close(fig)
                 plots.append(Plot(group, "distribution", title, png, svg))
 
-            points = scatter_points(rows)
-            if points:
+            for kind, points, xlabel, ylabel, what in (
+                ("forget-retain", scatter_points(rows), "forget accuracy (%, D'_f)",
+                 "retain accuracy (%, D'_r)", "Forget vs retain accuracy"),
+                ("time-quality", time_quality_points(rows, rank_by), "unlearning time T_u (s)",
+                 "distance to retrain (ranking distance)", "Time vs distance to retrain"),
+            ):
+                if not points:
+                    continue
                 fig, ax = plt.subplots(figsize=(5.6, 4.4))
                 _scatter(ax, points, style)
-                ax.set_xlabel("forget accuracy (%, D'_f)")
-                ax.set_ylabel("retain accuracy (%, D'_r)")
-                title = f"Forget vs retain accuracy, one point per method and seed — {name}"
+                ax.set_xlabel(xlabel)
+                ax.set_ylabel(ylabel)
+                title = f"{what}, one point per method and seed — {name}"
                 ax.set_title(title, fontsize=9)
-                png, svg = _save(fig, out / slug(*group, "forget-retain"))
+                png, svg = _save(fig, out / slug(*group, kind))
                 plt.close(fig)
-                plots.append(Plot(group, "forget-retain", title, png, svg))
-
-            points = time_quality_points(rows, rank_by)
-            if points:
-                fig, ax = plt.subplots(figsize=(5.6, 4.4))
-                _scatter(ax, points, style)
-                ax.set_xlabel("unlearning time T_u (s)")
-                ax.set_ylabel("distance to retrain (ranking distance)")
-                title = f"Time vs distance to retrain, one point per method and seed — {name}"
-                ax.set_title(title, fontsize=9)
-                png, svg = _save(fig, out / slug(*group, "time-quality"))
-                plt.close(fig)
-                plots.append(Plot(group, "time-quality", title, png, svg))
+                plots.append(Plot(group, kind, title, png, svg))
     return plots
