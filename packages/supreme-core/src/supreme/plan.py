@@ -12,7 +12,7 @@ J unlearning seeds per training seed and K evaluation seeds per unlearning seed:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from supreme.config import ExperimentConfig, component_config
@@ -66,12 +66,16 @@ class Resolved:
     models: dict[str, ModelSpec]
     methods: dict[str, UnlearningMethod]
     metrics: dict[str, Metric]
+    _code: dict[tuple[str, str], str] = field(default_factory=dict, repr=False)
+    _core: dict[str, str] = field(default_factory=dict, repr=False)
 
     def provenance(self, kind: str, name: str) -> dict[str, str]:
         return self.registry.entry(kind, name).provenance.as_dict()  # type: ignore[arg-type]
 
     def identity(self, kind: str, name: str) -> dict[str, Any]:
-        """What identifies a configured component in store keys."""
+        """What identifies a configured component in store keys: its name, its validated
+        config, its distribution and version, and the fingerprint of its code
+        (:func:`supreme.fingerprint.component_code`, computed once per resolved run)."""
         instance = getattr(self, kind)[name]
         entry = self.registry.entry(kind, name)  # type: ignore[arg-type]
         return {
@@ -79,7 +83,36 @@ class Resolved:
             "config": instance.config.model_dump(mode="json"),
             "distribution": entry.provenance.distribution,
             "version": entry.provenance.version,
+            "code": self.code(kind, name),
         }
+
+    def code(self, kind: str, name: str) -> str:
+        """The fingerprint of a component's code (cached for the life of this object)."""
+        if (kind, name) not in self._code:
+            from supreme.fingerprint import component_code
+
+            self._code[(kind, name)] = component_code(type(getattr(self, kind)[name]))
+        return self._code[(kind, name)]
+
+    def core(self, stage: str) -> str:
+        """The fingerprint of the core's code a stage family runs (``data``, ``model``,
+        ``evaluate``), cached for the life of this object."""
+        if stage not in self._core:
+            from supreme.fingerprint import core_code
+
+            self._core[stage] = core_code(stage)
+        return self._core[stage]
+
+    def code_digest(self) -> str:
+        """One digest of every component's and the core's code fingerprint: a cell outcome
+        written under another digest is stale (the code changed since)."""
+        from supreme.store import hash_key
+
+        parts = {f"{kind}:{name}": self.code(kind, name)
+                 for kind in ("datasets", "models", "methods", "metrics")
+                 for name in getattr(self, kind)}
+        return hash_key({**parts, **{f"core:{s}": self.core(s)
+                                     for s in ("data", "model", "evaluate")}})
 
     def needs(self, need: str) -> bool:
         return any(need in m.needs for m in self.metrics.values())

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -46,7 +47,7 @@ class StoreWarning(UserWarning):
 
 def hash_key(payload: Mapping[str, Any]) -> str:
     """A stable 24-hex-digit key of a JSON-able mapping."""
-    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    text = strict_json(payload, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -60,8 +61,14 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def strict_json(obj: Any, **kwargs: Any) -> str:
+    """JSON text that any parser reads (RFC 8259): a NaN or infinity raises ValueError
+    instead of being written as the non-standard ``NaN``/``Infinity`` tokens."""
+    return json.dumps(obj, allow_nan=False, **kwargs)
+
+
 def atomic_write_json(path: Path, obj: Any) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+    atomic_write_bytes(path, strict_json(obj, indent=2, sort_keys=True, default=str).encode())
 
 
 class Store:
@@ -95,7 +102,7 @@ class Store:
         import torch
 
         directory = self.path(kind, key)
-        record = dict(meta)
+        record = {**meta, "written_ns": time.time_ns()}
         if tensors is not None:
             buffer = io.BytesIO()
             torch.save(dict(tensors), buffer)
@@ -178,22 +185,44 @@ class Store:
         compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]],
         *,
         writer: bool = True,
+        stale: Callable[[dict[str, Any]], bool] | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any], bool]:
         """``(meta, tensors, reused)``: load the artifact, or compute and save it.
 
         ``compute`` returns ``(meta, tensors)``. Only the ``writer`` (rank 0) saves; other
-        ranks compute the same thing in lock-step and keep it in memory.
+        ranks compute the same thing in lock-step and keep it in memory. ``stale(meta)``
+        true means an existing artifact must be computed again (``--recompute``): it stays
+        in place, valid, until the new one replaces it under the lock.
         """
-        found = self._reusable(kind, key, warn=True)
+        def usable(warn: bool) -> tuple[dict[str, Any], dict[str, Any]] | None:
+            if stale is not None and self.has(kind, key):
+                try:
+                    if stale(self.meta(kind, key)):
+                        return None
+                except StoreError:
+                    return None
+            return self._reusable(kind, key, warn=warn)
+
+        found = usable(warn=True)
         if found is not None:
             return (*found, True)
         if not writer:
             meta, tensors = compute()
             return dict(meta), dict(tensors or {}), False
         with self.lock(kind, key):
-            found = self._reusable(kind, key, warn=False)  # finished while we waited?
+            found = usable(warn=False)  # finished (or recomputed) while we waited?
             if found is not None:
                 return (*found, True)
             meta, tensors = compute()
             self.save(kind, key, meta, tensors)
         return dict(meta), dict(tensors or {}), False
+
+    def written_ns(self, kind: str, key: str) -> int:
+        """When an artifact was written (0 if unknown or absent)."""
+        if not self.has(kind, key):
+            return 0
+        try:
+            value = self.meta(kind, key).get("written_ns", 0)
+        except StoreError:
+            return 0
+        return value if isinstance(value, int) else 0

@@ -29,6 +29,11 @@ SET_OPTION = typer.Option(
     show_default=False,
 )
 JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON on stdout.")
+RECOMPUTE_OPTION = typer.Option(
+    "--recompute", help="Compute these stages again, and what depends on them: all, dataset, "
+    "models, split, retrain, unlearn[:METHOD], evaluate[:METRIC] (comma-separated, "
+    "repeatable). Old artifacts stay until the new ones are written.",
+    metavar="STAGE[,STAGE]", show_default=False)
 
 
 def build_app(options: GlobalOptions | None = None) -> typer.Typer:
@@ -74,6 +79,7 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         fail_fast: Annotated[bool, typer.Option(
             "--fail-fast", help="Stop at the first failed stage (default: record it, go on).")
         ] = False,
+        recompute: Annotated[list[str] | None, RECOMPUTE_OPTION] = None,
     ) -> None:
         """Train, unlearn and evaluate every cell of an experiment; print the results.
 
@@ -90,7 +96,8 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         plugin_files = list(options.plugins) if options is not None else []
         results = supreme.run(cfg, reporter=output.stage_printer(),  # stage lines: stderr
                               fail_fast=fail_fast, workers=workers, launcher=launcher,
-                              dry_run=dry_run, wait=wait, plugin_files=plugin_files)
+                              dry_run=dry_run, wait=wait, plugin_files=plugin_files,
+                              recompute=recompute)
         if dry_run or results.rank != 0:
             return  # one process prints (under DDP every process runs this command)
         if not wait:
@@ -110,13 +117,15 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         config: Annotated[Path | None, CONFIG_ARG] = None,
         set_: Annotated[list[str] | None, SET_OPTION] = None,
         as_json: Annotated[bool, JSON_OPTION] = False,
+        recompute: Annotated[list[str] | None, RECOMPUTE_OPTION] = None,
     ) -> None:
-        """Show the cells of an experiment and the work they imply, without running it."""
+        """Show the cells of an experiment and the work they imply, without running it
+        (with --recompute: what `supreme run --recompute` would compute again)."""
         import supreme
         from supreme.pipeline.run import plan as make_plan
 
         cfg = supreme.load_config(config, set_ or ())
-        result = make_plan(cfg)
+        result = make_plan(cfg, recompute=recompute)
         counts = result.counts()
         if as_json:
             payload = {"cells": [c.as_dict() for c in result.cells], "counts": counts}

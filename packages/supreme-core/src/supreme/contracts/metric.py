@@ -26,6 +26,10 @@ class Metric(Component):
     """
 
     needs: ClassVar[frozenset[str]] = frozenset()
+    #: Keys whose value may be NaN or infinite (``"*"``: every key). Such a value is
+    #: recorded as ``null`` with ``"non_finite": "nan" | "inf" | "-inf"``; any other
+    #: non-finite value fails the row with a recorded failure (supreme/values.py).
+    non_finite_keys: ClassVar[frozenset[str]] = frozenset()
     #: Keys that compare with M_r are meaningless for rows without a reference.
     higher_is_better: ClassVar[bool | None] = None
 

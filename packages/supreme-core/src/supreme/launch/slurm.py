@@ -39,6 +39,7 @@ from typing import Any
 
 from supreme.config import ExperimentConfig
 from supreme.errors import ConfigError, Interrupted
+from supreme.recompute import Recompute
 
 INSTALL_HINT = 'pip install "supreme-core[slurm]"'
 
@@ -196,6 +197,7 @@ def run_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
         print(event.line(), flush=True)
 
     outcomes = run_cells(config, payload["indices"], reporter=report,
+                         recompute=Recompute.from_json(payload.get("recompute")),
                          log=False)  # the launcher logs the collected outcomes
     for o in outcomes:
         print(f"supreme: cell {o.index} {o.status} in {o.seconds:.1f} s", flush=True)
@@ -394,6 +396,7 @@ def launch(
     plugin_files: list[str],
     echo: Callable[[str], None],
     poll_max_s: float = 10.0,
+    recompute: Recompute | None = None,
 ) -> int:
     """Submit the unfinished cells among ``indices`` (all when ``None``) as one job array.
 
@@ -414,7 +417,10 @@ def launch(
     from supreme.plan import resolve
     from supreme.registry import default
 
-    cells = resolve(config, default()).cells()
+    resolved = resolve(config, default())
+    cells = resolved.cells()
+    code = resolved.code_digest()
+    recompute = recompute or Recompute()
     chosen = list(range(len(cells))) if indices is None else list(dict.fromkeys(indices))
     for index in chosen:
         if not 0 <= index < len(cells):
@@ -425,8 +431,10 @@ def launch(
     folder = (run_dir / (config.slurm.folder or "slurm")).resolve()  # inside the run dir
     jobs = load_jobs(run_dir)
 
-    finished = [i for i in chosen
-                if (o := read_outcome(cell_path(config, cells[i]))) and o["status"] == "finished"]
+    # a cell is finished when this code wrote its outcome (and nothing is recomputed)
+    finished = [] if recompute else [
+        i for i in chosen
+        if (o := read_outcome(cell_path(config, cells[i]), code)) and o["status"] == "finished"]
     # cells an earlier submission is still running: wait for those, do not submit twice
     earlier: dict[str, _Task] = {}
     previous = {int(i): e["job"] for i, e in jobs["cells"].items()
@@ -468,7 +476,7 @@ def launch(
                  f"{', '.join(plugins['skipped'])}; register a module or use --plugin FILE")
         config_json = config.model_dump(mode="json")
         payloads = [{"config": config_json, "indices": chunk, "plugins": plugins,
-                     "sys_path": sys_path} for chunk in chunks]
+                     "sys_path": sys_path, "recompute": recompute.as_json()} for chunk in chunks]
         try:
             executor = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=0)
         except RuntimeError as exc:
@@ -517,7 +525,7 @@ def launch(
     jobs["states"].update({t.job: t.state or "UNKNOWN" for t in watched})
     if watched:
         save_jobs(run_dir, jobs)
-    merged = collect(config, cells=cells)
+    merged = collect(config, cells=cells, code=code)
     not_done = [i for i in chosen if merged.status.get(i) != "finished"]
     for t in watched:
         if phase(t.state) != "completed" or any(i in not_done for i in t.cells):

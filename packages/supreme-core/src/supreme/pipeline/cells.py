@@ -31,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 from supreme.config import ExperimentConfig
 from supreme.errors import CellsFailed, ConfigError, Interrupted
 from supreme.plan import Cell, Resolved, resolve
+from supreme.recompute import Recompute
+from supreme.recompute import parse as parse_recompute
 from supreme.registry import Registry, default
-from supreme.store import Store, atomic_write_bytes, atomic_write_json, hash_key
+from supreme.store import Store, atomic_write_bytes, atomic_write_json, hash_key, strict_json
 
 if TYPE_CHECKING:
     from supreme.pipeline.run import Reporter, Results, Runner, StageEvent
@@ -83,13 +85,31 @@ def cell_path(config: ExperimentConfig, cell: Cell) -> Path:
     return config.run_dir() / "cells" / f"{cell_id(config, cell)}.json"
 
 
-def read_outcome(path: Path) -> dict[str, Any] | None:
-    """A cell's outcome file, or ``None`` if it is missing or unreadable (then: rerun)."""
+def read_outcome(path: Path, code: str | None = None) -> dict[str, Any] | None:
+    """A cell's outcome file, or ``None`` if it is missing or unreadable (then: rerun).
+
+    With ``code`` (:meth:`Resolved.code_digest`), an outcome written by other code is
+    stale and counts as missing too: its records may not be what the code computes now.
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("status") in ("finished", "failed") else None
+    if not (isinstance(data, dict) and data.get("status") in ("finished", "failed")):
+        return None
+    if code is not None and data.get("code") != code:
+        return None
+    return data
+
+
+def pending_cells(config: ExperimentConfig, cells: Sequence[Cell], code: str | None,
+                  recompute: Recompute | None = None) -> list[int]:
+    """Indices of the cells that still need a run: no finished outcome written by this
+    code (every cell when ``--recompute`` asks for something)."""
+    if recompute:
+        return list(range(len(cells)))
+    return [i for i, c in enumerate(cells)
+            if (o := read_outcome(cell_path(config, c), code)) is None or o["status"] != "finished"]
 
 
 def write_config(config: ExperimentConfig) -> None:
@@ -97,14 +117,16 @@ def write_config(config: ExperimentConfig) -> None:
 
 
 def collect(config: ExperimentConfig, registry: Registry | None = None, *,
-            cells: Sequence[Cell] | None = None, write: bool = True) -> Collected:
+            cells: Sequence[Cell] | None = None, write: bool = True,
+            code: str | None = None) -> Collected:
     """Merge the outcome files of the experiment's cells (in grid order) and write
-    ``results.jsonl`` and ``failures.jsonl`` (when ``write``)."""
+    ``results.jsonl`` and ``failures.jsonl`` (when ``write``). With ``code``, outcomes
+    written by other code are left out (counted as missing)."""
     if cells is None:
         cells = resolve(config, registry or default()).cells()
     merged = Collected(list(cells))
     for index, cell in enumerate(cells):
-        outcome = read_outcome(cell_path(config, cell))
+        outcome = read_outcome(cell_path(config, cell), code)
         if outcome is None:
             merged.status[index] = "missing"
             continue
@@ -114,7 +136,7 @@ def collect(config: ExperimentConfig, registry: Registry | None = None, *,
     if write:
         run_dir = config.run_dir()
         for name, rows in (("results.jsonl", merged.records), ("failures.jsonl", merged.failures)):
-            lines = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows)
+            lines = "".join(strict_json(r, sort_keys=True) + "\n" for r in rows)
             atomic_write_bytes(run_dir / name, lines.encode())
     return merged
 
@@ -142,6 +164,7 @@ def run_cells(
     worker: int | None = None,
     resolved: Resolved | None = None,
     log: bool = True,
+    recompute: Recompute | None = None,
 ) -> list[CellOutcome]:
     """Run the cells at ``indices`` (all when ``None``) and write their outcome files.
 
@@ -152,7 +175,7 @@ def run_cells(
     """
     outcomes, _ = _run_cells(config, indices, registry=registry, reporter=reporter,
                              fail_fast=fail_fast, on_cell=on_cell, worker=worker,
-                             resolved=resolved, log=log)
+                             resolved=resolved, log=log, recompute=recompute)
     return outcomes
 
 
@@ -167,6 +190,7 @@ def _run_cells(
     worker: int | None = None,
     resolved: Resolved | None = None,
     log: bool = True,
+    recompute: Recompute | None = None,
 ) -> tuple[list[CellOutcome], Runner]:
     from supreme.pipeline.fabric import make_fabric, share_cpu_threads
     from supreme.pipeline.run import Runner, interruptible
@@ -203,7 +227,8 @@ def _run_cells(
             loggers.stage(event)
 
     runner = Runner(resolved, fabric, Store(config.output_dir / "store"), report,
-                    fail_fast=fail_fast, worker=worker)
+                    fail_fast=fail_fast, worker=worker, recompute=recompute)
+    code = resolved.code_digest()
     outcomes = []
     try:
         with interruptible():
@@ -221,7 +246,7 @@ def _run_cells(
                                       records, list(runner.failures), time.perf_counter() - start,
                                       sorted(set(runner.artifacts)))
                 if fabric.is_global_zero:
-                    _write_outcome(config, outcome)
+                    _write_outcome(config, outcome, code)
                     if loggers is not None:
                         loggers.cell(cell, outcome.records, outcome.failures)
                 outcomes.append(outcome)
@@ -233,8 +258,9 @@ def _run_cells(
     return outcomes, runner
 
 
-def _write_outcome(config: ExperimentConfig, outcome: CellOutcome) -> None:
+def _write_outcome(config: ExperimentConfig, outcome: CellOutcome, code: str) -> None:
     atomic_write_json(cell_path(config, outcome.cell), {
+        "code": code,
         "index": outcome.index, "id": cell_id(config, outcome.cell),
         "cell": outcome.cell.as_dict(), "status": outcome.status, "records": outcome.records,
         "failures": outcome.failures, "artifacts": outcome.artifacts,
@@ -283,6 +309,7 @@ def run(
     dry_run: bool = False,
     wait: bool = True,
     plugin_files: Sequence[str] = (),
+    recompute: str | Sequence[str] | Recompute | None = None,
 ) -> Results:
     """Run ``config`` end to end and return its results (also written under its run dir).
 
@@ -291,7 +318,8 @@ def run(
     (``launcher="slurm"``); every cell's outcome is written to ``RUN_DIR/cells/`` as it
     finishes, and ``results.jsonl`` / ``failures.jsonl`` are collected from them at the
     end (also after an interrupt). A failing method or metric fails its cell, not the
-    grid, unless ``fail_fast``.
+    grid, unless ``fail_fast``. ``recompute`` (``--recompute``, e.g. ``"unlearn:finetune"``;
+    see :mod:`supreme.recompute`) computes the chosen stages again, and what depends on them.
     """
     import sys
 
@@ -302,6 +330,9 @@ def run(
     cells = resolved.cells()
     launcher = launcher or config.launch.launcher
     _validate(resolved, cells, local=launcher != "slurm")
+    if not isinstance(recompute, Recompute):
+        recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
+    code = resolved.code_digest()
     if config.loggers.use:
         from supreme.loggers import require_extra
 
@@ -316,10 +347,10 @@ def run(
         if not dry_run:
             write_config(config)
         unfinished = launch(config, indices=list(range(len(cells))), dry_run=dry_run, wait=wait,
-                            plugin_files=list(plugin_files),
+                            plugin_files=list(plugin_files), recompute=recompute,
                             echo=print if dry_run else  # the dry run's output is its result
                             lambda line: print(line, file=sys.stderr, flush=True))
-        merged = collect(config, cells=cells, write=not dry_run)
+        merged = collect(config, cells=cells, write=not dry_run, code=code)
         if wait and not dry_run and config.loggers.use:
             _log_outcomes(config, cells)  # the tasks log nothing: one writer per run
         return Results(merged.records, config.run_dir(), [], merged.failures, len(cells),
@@ -332,11 +363,11 @@ def run(
 
         write_config(config)
         # finished cells need no worker: a rerun of a finished grid starts no process
-        pending = [i for i, c in enumerate(cells)
-                   if (o := read_outcome(cell_path(config, c))) is None or o["status"] != "finished"]
+        pending = pending_cells(config, cells, code, recompute)
         events = run_with_workers(config, cells, n_workers, indices=pending, reporter=reporter,
-                                  fail_fast=fail_fast, plugin_files=plugin_files) if pending else []
-        merged = collect(config, cells=cells)
+                                  fail_fast=fail_fast, plugin_files=plugin_files,
+                                  recompute=recompute) if pending else []
+        merged = collect(config, cells=cells, code=code)
         # a worker that died without a word (killed, out of host memory) leaves its cells missing
         return Results(merged.records, config.run_dir(), events, merged.failures, len(cells),
                        unfinished=merged.counts()["missing"])
@@ -344,17 +375,17 @@ def run(
         write_config(config)
     try:
         outcomes, runner = _run_cells(config, None, registry=registry, reporter=reporter,
-                                      fail_fast=fail_fast, resolved=resolved)
+                                      fail_fast=fail_fast, resolved=resolved, recompute=recompute)
     except Interrupted:
         if _rank_zero_env():
-            collect(config, cells=cells)  # what finished stays reported
+            collect(config, cells=cells, code=code)  # what finished stays reported
         raise
     if not runner.fabric.is_global_zero:
         records = [r for o in outcomes for r in o.records]
         failures = [f for o in outcomes for f in o.failures]
         return Results(records, config.run_dir(), runner.events, failures, len(cells),
                        runner.fabric.global_rank)
-    merged = collect(config, cells=cells)
+    merged = collect(config, cells=cells, code=code)
     return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells))
 
 

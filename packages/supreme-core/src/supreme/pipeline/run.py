@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from supreme.builtins import Retrain
 from supreme.config import ExperimentConfig
 from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
 from supreme.errors import Interrupted, PluginError, StageError
+from supreme.fingerprint import callable_code, component_code, distribution_version
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
 from supreme.pipeline.fabric import (
@@ -32,9 +33,10 @@ from supreme.pipeline.resources import ResourceMonitor, gather_ranks
 from supreme.pipeline.split import Split, build_split, from_tensors
 from supreme.pipeline.train import fit, unwrap
 from supreme.plan import Cell, Resolved, resolve
-from supreme.plugins import core_version
+from supreme.recompute import Recompute
 from supreme.registry import Registry, default
 from supreme.store import Store, atomic_write_bytes, hash_key
+from supreme.values import checked_values
 
 if TYPE_CHECKING:
     import torch
@@ -110,8 +112,14 @@ class Runner:
 
     def __init__(self, resolved: Resolved, fabric: Fabric, store: Store,
                  reporter: Reporter | None, *, dry: bool = False, fail_fast: bool = False,
-                 worker: int | None = None) -> None:
+                 worker: int | None = None, recompute: Recompute | None = None) -> None:
         self.r = resolved
+        #: ``--recompute``: stages to compute again although the store has them
+        self.recompute = recompute or Recompute()
+        #: keys a dry run found to compute (their dependents are computed too)
+        self._planned: set[str] = set()
+        #: > 0 while a selected unlearning stage runs: the caches it computes are redone
+        self._recomputing = 0
         #: Planning only: record every stage's key and whether the store has it, compute
         #: nothing expensive and write nothing (datasets and splits are built in memory).
         self.dry = dry
@@ -128,6 +136,8 @@ class Runner:
         #: "kind/key" of every artifact the current cell used (kept by `supreme gc`)
         self.artifacts: list[str] = []
         self.fabric_id = identity(fabric, self.config.fabric)
+        # the tensor library computes every number: another version may round differently
+        self.fabric_id["torch"] = distribution_version("torch")
         speed = self.config.speed.model_dump(exclude_defaults=True)
         if speed:  # changes numbers slightly; default runs keep their keys
             self.fabric_id = {**self.fabric_id, "speed": speed}
@@ -137,12 +147,16 @@ class Runner:
 
     # -- stage bookkeeping ------------------------------------------------------------
     def _stage(self, stage: str, cell: Cell | str, kind: str, payload: Mapping[str, Any],
-               compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]]
+               compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]],
+               deps: Sequence[tuple[str, str]] = ()
                ) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """Load or compute one artifact. ``deps`` are the ``(kind, key)`` of the artifacts
+        the stage reads; under ``--recompute`` a stage whose dependency is newer than its
+        own artifact is computed again."""
         key = hash_key(payload)
         label = cell if isinstance(cell, str) else cell.label()
         if self.dry:
-            return self._plan_stage(stage, label, kind, key, compute)
+            return self._plan_stage(stage, label, kind, key, compute, deps)
         self.current_stage = stage
         self.artifacts.append(f"{kind}/{key}")
         info = {"cell": label, "key": key, "kind": kind}
@@ -150,7 +164,8 @@ class Runner:
             self._hooks.supreme_stage_start(stage=stage, info=info)
         start = time.perf_counter()
         meta, tensors, reused = self.store.get_or_compute(
-            kind, key, compute, writer=self.fabric.is_global_zero
+            kind, key, compute, writer=self.fabric.is_global_zero,
+            stale=self._stale_rule(stage, deps) if self.recompute else None,
         )
         if self.fabric.world_size > 1:
             self.fabric.barrier()
@@ -184,15 +199,39 @@ class Runner:
         warnings.warn(f"{stage} failed in cell {cell.label()}: {error_type}: {message}",
                       RuntimeWarning, stacklevel=2)
 
+    def _selected(self, stage: str) -> bool:
+        return self.recompute.selects(stage) or (stage.startswith("cache ") and self._recomputing > 0)
+
+    def _stale_rule(self, stage: str, deps: Sequence[tuple[str, str]]
+                    ) -> Callable[[dict[str, Any]], bool]:
+        """``--recompute``: an artifact is stale if its stage is selected and it predates
+        the run, or if an artifact it was computed from is newer than it."""
+        selected = self._selected(stage)
+
+        def stale(meta: dict[str, Any]) -> bool:
+            written = meta.get("written_ns", 0)
+            if not isinstance(written, int):
+                written = 0
+            if selected and written < self.recompute.since_ns:
+                return True
+            return any(self.store.written_ns(k, d) > written for k, d in deps)
+        return stale
+
     def _plan_stage(self, stage: str, label: str, kind: str, key: str,
-                    compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]]
+                    compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]],
+                    deps: Sequence[tuple[str, str]] = ()
                     ) -> tuple[str, dict[str, Any], dict[str, Any]]:
         exists = self.store.has(kind, key)
+        if exists and self.recompute and (self._selected(stage) or
+                                          any(d in self._planned for _, d in deps)):
+            exists = False  # --recompute redoes it
+        if not exists:
+            self._planned.add(key)
         self.events.append(StageEvent(stage, label, exists, 0.0, key))
         if kind in ("datasets", "splits"):  # cheap, and later keys depend on them
             meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
             return key, meta, tensors
-        if exists:  # later keys may depend on what it recorded (timings feed the time metric)
+        if self.store.has(kind, key):  # an artifact --recompute would redo counts as to compute
             return key, {"seconds": 0.0, "resources": {}, "values": [],
                          **self.store.meta(kind, key)}, {}
         return key, {"seconds": 0.0, "resources": {}, "values": []}, {}
@@ -207,7 +246,7 @@ class Runner:
         if name not in self._datasets:
             spec = self.r.datasets[name]
             payload = {"stage": "dataset", "dataset": self.r.identity("datasets", name),
-                       "fingerprint": spec.fingerprint()}
+                       "fingerprint": spec.fingerprint(), "core": self.r.core("data")}
             if not spec.cached:
                 self._datasets[name] = (spec.load("train"), spec.load("test"), hash_key(payload))
                 return self._datasets[name]
@@ -281,7 +320,8 @@ class Runner:
         dataset_id = {**self.r.identity("datasets", cell.dataset), "store": self.dataset(cell.dataset)[2]}
         model_id = self.r.identity("models", cell.model)
         common = {"dataset": dataset_id, "model": model_id, "recipe": recipe.model_dump(mode="json"),
-                  "fabric": self.fabric_id, "core": core_version()}
+                  "fabric": self.fabric_id, "core": self.r.core("model")}
+        data_deps = [("datasets", dataset_id["store"])] if self.r.datasets[cell.dataset].cached else []
 
         # M_o: shared by every cell with this dataset, model, recipe and training seed
         def train_original() -> tuple[dict[str, Any], dict[str, Any]]:
@@ -295,13 +335,15 @@ class Runner:
 
         train_key, _, original_state = self._stage(
             "train M_o", f"{cell.dataset}/{cell.model} s_t={cell.train_seed}", "models",
-            {"stage": "train", **common, "seed": cell.train_seed}, train_original)
+            {"stage": "train", **common, "seed": cell.train_seed}, train_original, data_deps)
 
-        split_key, split = self.split(cell, dataset_id)
-        rows = self.unlearn_rows(cell, data, recipe, common, train_key, original_state, split)
+        split_key, split = self.split(cell, dataset_id, data_deps)
+        rows = self.unlearn_rows(cell, data, recipe, common, train_key, original_state, split,
+                                 split_key, data_deps)
         return self.evaluate(cell, data, split, split_key, train_key, original_state, rows)
 
-    def split(self, cell: Cell, dataset_id: Mapping[str, Any]) -> tuple[str, Split]:
+    def split(self, cell: Cell, dataset_id: Mapping[str, Any],
+              deps: Sequence[tuple[str, str]] = ()) -> tuple[str, Split]:
         spec = self.r.datasets[cell.dataset]
         train, test, _ = self.dataset(cell.dataset)
         built: list[Split] = []
@@ -315,7 +357,8 @@ class Runner:
         key, meta, tensors = self._stage(
             "split", cell.label(), "splits",
             {"stage": "split", "dataset": dataset_id, "scenario": cell.scenario,
-             "target": cell.target, "seed": cell.unlearn_seed}, compute)
+             "target": cell.target, "seed": cell.unlearn_seed, "core": self.r.core("data")},
+            compute, deps)
         split = built[0] if built else from_tensors(cell.scenario, cell.target,
                                                     meta["forget_class"], tensors)
         if self.fabric.is_global_zero and not self.dry:
@@ -327,7 +370,8 @@ class Runner:
         return "retrain" in self.r.methods or self.r.needs("reference") or self.r.needs("timings")
 
     def unlearn_rows(self, cell: Cell, data: CellData, recipe: Any, common: Mapping[str, Any],
-                     train_key: str, original_state: dict[str, Any], split: Split
+                     train_key: str, original_state: dict[str, Any], split: Split,
+                     split_key: str, data_deps: Sequence[tuple[str, str]] = ()
                      ) -> dict[str, Row]:
         # methods get host tensors (data.on_device covers M_o's training and evaluation)
         train, test, _ = self.dataset(cell.dataset)
@@ -336,7 +380,7 @@ class Runner:
         if self.config.fabric.batch == "per_device":
             batch_size *= self.fabric.world_size
         split_id = {"scenario": cell.scenario, "target": cell.target, "seed": cell.unlearn_seed,
-                    "sizes": {k: len(v) for k, v in split.tensors().items()}}
+                    "sizes": {k: len(v) for k, v in split.tensors().items()}, "key": split_key}
 
         def unlearn_data(seed: int) -> UnlearnData:
             import torch
@@ -361,8 +405,13 @@ class Runner:
                 udata = unlearn_data(cell.unlearn_seed)
                 model = prepare(self.fabric.to_device(
                     self.new_trainable(data, original_state, train_key)).train(), self.config.speed)
-                with ResourceMonitor(self.fabric.device) as monitor:
-                    result = method.unlearn(model, udata, self.fabric)
+                selected = self.recompute.selects(f"unlearn {method.name}")
+                self._recomputing += selected  # the caches it computes are redone too
+                try:
+                    with ResourceMonitor(self.fabric.device) as monitor:
+                        result = method.unlearn(model, udata, self.fabric)
+                finally:
+                    self._recomputing -= selected
                 # T_u: wall time of the call (accelerator-synchronised) minus untimed blocks,
                 # the maximum over ranks; resources combined over ranks
                 measured = gather_ranks(self.fabric, monitor.result())
@@ -379,8 +428,9 @@ class Runner:
                     "retrain M_r", cell.label(), "models",
                     {"stage": "retrain", **common, "split": split_id, "seed": cell.unlearn_seed,
                      "method": {"name": "retrain",
-                                "config": retrain.config.model_dump(mode="json")}},
-                    run_method(retrain),
+                                "config": retrain.config.model_dump(mode="json"),
+                                "code": component_code(type(retrain))}},
+                    run_method(retrain), [*data_deps, ("splits", split_key)],
                 )
                 rows["retrain"] = Row("retrain", key, state, meta["seconds"],
                                       meta.get("resources", {}))
@@ -394,8 +444,9 @@ class Runner:
                     f"unlearn {name}", cell.label(), "models",
                     {"stage": "unlearn", "original": train_key, "split": split_id,
                      "method": self.r.identity("methods", name), "seed": cell.unlearn_seed,
-                     "batch_size": batch_size, "fabric": self.fabric_id},
-                    run_method(method))
+                     "batch_size": batch_size, "fabric": self.fabric_id,
+                     "core": self.r.core("model")},
+                    run_method(method), [("models", train_key), ("splits", split_key)])
             except Exception as exc:
                 self.fail(cell, name, None, f"unlearn {name}", exc)
                 continue
@@ -406,9 +457,13 @@ class Runner:
         """The store-backed cache handed to methods (keyed by M_o and the caller's key)."""
         def cache(name: str, key: Mapping[str, Any], compute: Callable[[], dict[str, Any]]
                   ) -> dict[str, Any]:
-            payload = {"stage": f"cache:{name}", "original": train_key, "key": dict(key)}
+            # the code that computes the entry: the module defining ``compute`` and what it
+            # imports, so methods sharing a helper share its entries
+            payload = {"stage": f"cache:{name}", "original": train_key, "key": dict(key),
+                       "code": callable_code(compute), "core": self.r.core("model")}
             _, _, tensors = self._stage(f"cache {name}", name, "caches", payload,
-                                        lambda: ({"name": name}, compute()))
+                                        lambda: ({"name": name}, compute()),
+                                        [("models", train_key)])
             return tensors
         return cache
 
@@ -462,8 +517,13 @@ class Runner:
                     "timings": "timings" in metric.needs and (row.seconds, reference and reference.seconds),
                     "metric": self.r.identity("metrics", metric_name), "seed": cell.eval_seed,
                     "eval_batch_size": self.config.unlearning.eval_batch_size,
-                    "fabric": self.fabric_id,
+                    "fabric": self.fabric_id, "core": self.r.core("evaluate"),
                 }
+                deps = [("models", row.key), ("splits", split_key)]
+                if payload["reference"]:
+                    deps.append(("models", payload["reference"]))
+                if payload["original"]:
+                    deps.append(("models", train_key))
 
                 def compute(metric: Any = metric, row: Row = row) -> tuple[dict[str, Any], None]:
                     nonlocal context
@@ -472,16 +532,16 @@ class Runner:
                                                 parts, model_of, cached_forward, data)
                     values = metric.compute(context)
                     # a list keeps the metric's own key order (JSON objects get sorted)
-                    return {"values": [[k, float(v)] for k, v in values.items()]}, None
+                    return {"values": checked_values(metric, values)}, None
 
                 try:
                     _, meta, _ = self._stage(f"evaluate {name}:{metric_name}", cell.label(),
-                                             "results", payload, compute)
+                                             "results", payload, compute, deps)
                 except Exception as exc:
                     self.fail(cell, name, metric_name, f"evaluate {name}:{metric_name}", exc)
                     continue
-                for key, value in meta["values"]:
-                    records.append(self._record(cell, name, metric_name, key, value, row))
+                for entry in meta["values"]:
+                    records.append(self._record(cell, name, metric_name, entry, row))
         return records
 
     def _context(self, cell: Cell, split: Split, row: Row, reference: Row | None, original: Row,
@@ -505,11 +565,13 @@ class Runner:
             timings=timings, resources=row.resources, new_model=new_model,
         )
 
-    def _record(self, cell: Cell, method: str, metric: str, key: str, value: float,
+    def _record(self, cell: Cell, method: str, metric: str, entry: Sequence[Any],
                 row: Row) -> dict[str, Any]:
+        key, value = entry[0], entry[1]
+        extra = {"non_finite": entry[2]} if len(entry) > 2 else {}
         return {
             "experiment": self.config.name, **cell.as_dict(), "method": method, "metric": metric,
-            "key": key, "value": value, "artifact": row.key,
+            "key": key, "value": value, **extra, "artifact": row.key,
             "provenance": {
                 "method": self.r.provenance("methods", method) if method in self.r.methods else {},
                 "metric": self.r.provenance("metrics", metric),
@@ -702,12 +764,15 @@ class Plan:
         return out
 
 
-def plan(config: ExperimentConfig, *, registry: Registry | None = None) -> Plan:
+def plan(config: ExperimentConfig, *, registry: Registry | None = None,
+         recompute: str | Sequence[str] | Recompute | None = None) -> Plan:
     """The cells of ``config`` and every stage they need, without computing or writing.
 
     Datasets are decoded (or read from the store) and splits built in memory, because
-    the keys of later stages depend on them.
+    the keys of later stages depend on them. With ``recompute`` (``--recompute``), the
+    stages it would redo count as to compute.
     """
+    from supreme.recompute import parse
     from supreme.validate import validate
 
     resolved = resolve(config, registry or default())
@@ -723,7 +788,10 @@ def plan(config: ExperimentConfig, *, registry: Registry | None = None) -> Plan:
             import torch
 
             torch.set_num_threads(int(device_env(config, 1, workers)["OMP_NUM_THREADS"]))
-    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True)
+    if not isinstance(recompute, Recompute):
+        recompute = parse(recompute, methods=config.methods, metrics=config.metrics)
+    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True,
+                    recompute=recompute)
     for cell in cells:
         runner.run_cell(cell)
     return Plan(cells, runner.events)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from supreme.config import ExperimentConfig
 from supreme.errors import Interrupted, StageError, SupremeError
 from supreme.plan import Cell
+from supreme.recompute import Recompute
 
 if TYPE_CHECKING:
     from supreme.pipeline.run import Reporter, StageEvent
@@ -60,7 +61,8 @@ def device_env(config: ExperimentConfig, worker: int, n_workers: int) -> dict[st
 
 
 def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
-            env: dict[str, str], tasks: Any, messages: Any, stop: Any, fail_fast: bool) -> None:
+            env: dict[str, str], tasks: Any, messages: Any, stop: Any, fail_fast: bool,
+            recompute: dict[str, Any] | None = None) -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
@@ -90,7 +92,7 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
 
         _run_cells(config, indices(), registry=None, fail_fast=fail_fast, on_cell=on_cell,
                    worker=worker, reporter=lambda event: messages.put(("event", worker, event)),
-                   log=False)  # the parent feeds the loggers
+                   recompute=Recompute.from_json(recompute), log=False)  # the parent feeds the loggers
     except Interrupted:
         messages.put(("interrupted", worker, None))
     except SupremeError as exc:
@@ -104,8 +106,8 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
 
 def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers: int, *,
                      indices: Sequence[int] | None = None, reporter: Reporter | None = None,
-                     fail_fast: bool = False, plugin_files: Sequence[str] = ()
-                     ) -> list[StageEvent]:
+                     fail_fast: bool = False, plugin_files: Sequence[str] = (),
+                     recompute: Recompute | None = None) -> list[StageEvent]:
     """Run the cells at ``indices`` (default: all) of the grid ``cells`` on ``n_workers``
     processes; returns the stage events of all workers."""
     import multiprocessing as mp
@@ -137,7 +139,8 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
     processes = [
         context.Process(target=_worker, name=f"supreme-worker-{w}", daemon=True,
                         args=(w, config_json, plugins, device_env(config, w, n_workers), tasks,
-                              messages, stop, fail_fast))
+                              messages, stop, fail_fast,
+                              recompute.as_json() if recompute else None))
         for w in range(1, n_workers + 1)
     ]
     events: list[StageEvent] = []
