@@ -105,7 +105,8 @@ def test_help_and_list_do_not_import_torch() -> None:
     code = (
         "import sys\n"
         "from supreme.cli.main import main\n"
-        "for argv in (['--help'], ['list', 'methods'], ['plugins']):\n"
+        "for argv in (['--help'], ['list', 'methods'], ['plugins'], ['describe', 'retrain'],\n"
+        "             ['describe', 'method:original', '--json']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit:\n"

@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from supreme import hookimpl
 from supreme.contracts import (
     ComponentConfig,
@@ -21,6 +22,7 @@ from supreme.contracts import (
     ModelSpec,
     UnlearningMethod,
 )
+from supreme.contracts.types import LearningRate
 from supreme.testing import TinyNet, synthetic_images, tiny_recipe
 
 
@@ -38,7 +40,7 @@ class Toy(DatasetSpec):
     loads: list[str] = []  # records decode calls (the dataset cache must avoid repeats)
 
     class Config(ComponentConfig):
-        per_class: int = 24
+        per_class: int = Field(24, ge=1, le=10_000)
 
     def load(self, split: str) -> ImageTensors:
         Toy.loads.append(split)
@@ -90,7 +92,7 @@ class Tiny(ModelSpec):
     default_recipe = tiny_recipe(epochs=4)
 
     class Config(ComponentConfig):
-        width: int = 8
+        width: int = Field(8, ge=1, le=1024)
 
     def create(self, num_classes: int, in_channels: int, image_size: int) -> torch.nn.Module:
         return TinyNet(num_classes, in_channels, self.config.width)
@@ -102,7 +104,7 @@ class ToyAscent(UnlearningMethod):
     name = "toy_ascent"
 
     class Config(ComponentConfig):
-        lr: float = 0.01
+        lr: LearningRate = 0.01
 
     def unlearn(self, model: Any, data: Any, fabric: Any) -> Any:
         optimizer = torch.optim.SGD(model.parameters(), lr=self.config.lr)

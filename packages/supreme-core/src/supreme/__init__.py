@@ -8,7 +8,8 @@ The Python API (for notebooks and scripts)::
     results = supreme.run(config)          # trains, unlearns, evaluates (reusing the store)
     results.mean("finetune", "accuracy", "forget_test")
 
-    supreme.register_plugin(my_module)     # a plugin without packaging
+    supreme.register_plugin(my_module)     # a plugin without packaging (again: replaces it)
+    supreme.unregister_plugin("my_module")
     supreme.list_components("methods")     # what is installed, with provenance
 
 Importing this package does not import torch; ``run`` imports the pipeline on first use.
@@ -31,7 +32,7 @@ from supreme.contracts import (
 )
 from supreme.errors import ConfigError, SupremeError, UsageError
 from supreme.hookspecs import hookimpl
-from supreme.registry import list_components, register_plugin
+from supreme.registry import list_components, register_plugin, unregister_plugin
 
 if TYPE_CHECKING:
     from supreme.pipeline.run import Results, run
@@ -58,6 +59,7 @@ __all__ = [
     "load_config",
     "register_plugin",
     "run",
+    "unregister_plugin",
 ]
 
 

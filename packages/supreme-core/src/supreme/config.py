@@ -24,6 +24,15 @@ from pydantic import (
     model_validator,
 )
 
+from supreme.contracts.types import (
+    BatchSize,
+    Decay,
+    EpochCount,
+    Epochs,
+    LearningRate,
+    Momentum,
+    WeightDecay,
+)
 from supreme.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -148,24 +157,22 @@ class SeedConfig(_Strict):
 
 
 class TrainingConfig(_Strict):
-    """Overrides of the model's training recipe for M_o and M_r (unset = recipe default)."""
+    """Overrides of the model's training recipe for M_o and M_r (unset = recipe default).
 
-    epochs: int | None = Field(None, ge=1, le=100_000)
-    batch_size: int | None = Field(None, ge=1, le=1_000_000)
+    Numeric fields use the same bounded, finite types as every component's hyperparameters
+    (:mod:`supreme.contracts.types`)."""
+
+    epochs: Epochs | None = None
+    batch_size: BatchSize | None = None
     optimizer: Literal["sgd", "adam", "adamw"] | None = None
-    lr: float | None = Field(None, gt=0)
-    momentum: float | None = Field(None, ge=0, lt=1)
-    weight_decay: float | None = Field(None, ge=0)
-    warmup_epochs: int | None = Field(None, ge=0)
+    lr: LearningRate | None = None
+    momentum: Momentum | None = None
+    weight_decay: WeightDecay | None = None
+    warmup_epochs: EpochCount | None = None
     schedule: Literal["multistep", "cosine", "constant"] | None = None
-    milestones: list[int] | None = None
-    gamma: float | None = Field(None, gt=0, le=1)
+    milestones: list[EpochCount] | None = Field(None, max_length=10_000)
+    gamma: Decay | None = None
     selection: Literal["last", "best_val"] | None = None
-
-    @field_validator("lr", "momentum", "weight_decay", "gamma")
-    @classmethod
-    def _finite_numbers(cls, value: float | None) -> float | None:
-        return _finite(value)
 
     @field_validator("milestones")
     @classmethod
@@ -184,10 +191,10 @@ class TrainingConfig(_Strict):
 class UnlearningConfig(_Strict):
     """Batch sizes used by methods and by evaluation."""
 
-    batch_size: int | None = Field(
-        None, ge=1, le=1_000_000, description="default: 64 (fullclass/subclass), 128 (random)"
+    batch_size: BatchSize | None = Field(
+        None, description="default: 64 (fullclass/subclass), 128 (random)"
     )
-    eval_batch_size: int = Field(512, ge=1, le=1_000_000)
+    eval_batch_size: BatchSize = 512
 
 
 class DataConfig(_Strict):
@@ -424,21 +431,57 @@ def load_config(
     path: str | Path | None = None,
     overrides: Iterable[str] = (),
     data: Mapping[str, Any] | None = None,
+    *,
+    registry: Any = None,
 ) -> ExperimentConfig:
-    """Build an :class:`ExperimentConfig` from a TOML file and/or a mapping, plus overrides."""
+    """Build a validated :class:`ExperimentConfig` from a TOML file and/or a mapping, plus
+    overrides.
+
+    Besides the experiment's own fields, every component table (``[method.NAME]``,
+    ``[metric.NAME]``, ``[dataset.NAME]``, ``[model.NAME]``) of a component the registry
+    knows (``registry``, default: the process-wide one) is validated against that
+    component's ``Config``: out-of-range values and unknown keys fail here, not at run
+    time. Tables of names the registry does not know are left to :func:`supreme.run`
+    (a plugin may be registered later).
+    """
     merged: dict[str, Any] = dict(data or {})
     if path is not None:
         merged = {**read_toml(path), **merged}
     merged = apply_overrides(merged, overrides)
+    source = str(path) if path else "settings"
     try:
-        return ExperimentConfig.model_validate(merged)
+        config = ExperimentConfig.model_validate(merged)
     except ValidationError as exc:
-        raise validation_error(exc, str(path) if path else "settings") from None
+        raise validation_error(exc, source) from None
+    check_component_tables(config, registry, source)
+    return config
 
 
-def component_config(cls: Any, table: Mapping[str, Any] | None, prefix: str) -> Any:
+#: experiment table -> registry kind
+COMPONENT_TABLES = {"dataset": "datasets", "model": "models", "method": "methods",
+                    "metric": "metrics"}
+
+
+def check_component_tables(config: ExperimentConfig, registry: Any = None,
+                           source: str = "settings") -> None:
+    """Validate each component table whose component the registry knows."""
+    if not any(getattr(config, table) for table in COMPONENT_TABLES):
+        return
+    if registry is None:
+        from supreme.registry import default
+
+        registry = default()
+    for table, kind in COMPONENT_TABLES.items():
+        for name, values in getattr(config, table).items():
+            entry = registry.entries[kind].get(name)
+            if entry is not None:
+                component_config(entry.cls, values, f"{table}.{name}", source)
+
+
+def component_config(cls: Any, table: Mapping[str, Any] | None, prefix: str,
+                     source: str = "settings") -> Any:
     """Validate a ``[method.NAME]``-style table against the component's ``Config``."""
     try:
         return cls.Config.model_validate(dict(table or {}))
     except ValidationError as exc:
-        raise validation_error(exc, "settings", prefix=prefix) from None
+        raise validation_error(exc, source, prefix=prefix) from None

@@ -475,7 +475,7 @@ class _TensorBoard:
     def cell(self, cell: Cell, records: list[dict[str, Any]],
              failures: list[dict[str, Any]]) -> None:
         scalars = {self.setup.scrub(f"{r['method']}/{r['metric']}/{r['key']}"): float(r["value"])
-                   for r in records}
+                   for r in records if r["value"] is not None}
         scalars |= {self.setup.scrub(f"{method}/failed"): 1.0
                     for method in dict.fromkeys(f["method"] for f in failures)}
         if not scalars:
@@ -554,7 +554,8 @@ class _Wandb:
 
     def _run(self, cell: Cell, method: str, records: list[dict[str, Any]],
              failures: list[dict[str, Any]]) -> None:
-        values = {f"{r['metric']}/{r['key']}": float(r["value"]) for r in records}
+        values = {f"{r['metric']}/{r['key']}": float(r["value"]) for r in records
+                  if r["value"] is not None}
         status: dict[str, Any] = {"failed": bool(failures)}
         if failures:
             status |= {"error": self.setup.scrub("\n".join(_error_text(f) for f in failures)),

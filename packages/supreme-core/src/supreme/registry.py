@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
-from supreme.contracts.base import Component, Provenance
-from supreme.errors import PluginError, UnknownComponentError
+from supreme.contracts.base import Component, Provenance, config_defaults_error
+from supreme.errors import PluginError, UnknownComponentError, UsageError
 from supreme.plugins import PluginManager
 
 Kind = Literal["methods", "metrics", "datasets", "models"]
@@ -72,6 +72,7 @@ class Registry:
                 self.plugins.fail(impl.plugin_name, provenance.distribution, provenance.version, exc)
                 continue
             for cls in classes:
+                _check_defaults(cls, kind, provenance)
                 self._add(kind, cls, provenance)
 
     def _add(self, kind: Kind, cls: type[Component], provenance: Provenance) -> None:
@@ -131,6 +132,20 @@ def _check_component(cls: Any, base: type[Component], kind: str, p: Provenance) 
         )
 
 
+def _check_defaults(cls: type[Component], kind: str, p: Provenance) -> None:
+    """A component whose ``Config()`` does not validate cannot be registered: every run
+    using it with its defaults would fail, or silently use an out-of-range value."""
+    problem = config_defaults_error(getattr(cls, "Config", None))
+    if problem is not None:
+        raise PluginError(
+            f"{_who(p)} registers the {SINGULAR[kind]} {cls.name!r} with an invalid Config: "
+            f"{problem}",
+            f"Fix the default(s) in {cls.__module__}.{cls.__qualname__}.Config (every field "
+            "needs a default within its own bounds), or disable the plugin with "
+            f"SUPREME_DISABLE_PLUGINS={p.plugin}.",
+        )
+
+
 # -- the process-wide default registry (what the CLI and the Python API use) ----------
 _state: dict[str, Any] = {"registry": None, "strict": False, "paths": [], "runtime": []}
 
@@ -141,9 +156,41 @@ def configure(*, strict: bool = False, paths: Iterable[str | Path] = ()) -> None
 
 
 def register_plugin(plugin: Any, name: str | None = None) -> None:
-    """Register a plugin object or module at run time (the notebook form of an entry point)."""
+    """Register a plugin object or module at run time (the notebook form of an entry point).
+
+    Registering again under a name that a runtime registration already holds replaces
+    that plugin, with a one-line notice on stderr: re-running a notebook cell that defines
+    and registers a plugin is safe. A name held by an installed plugin (an entry point) or
+    a ``--plugin`` file is still an error when the registry is built.
+    """
+    import sys
+
     plugin_name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
-    _state["runtime"].append((plugin, plugin_name))
+    runtime: list[tuple[Any, str]] = _state["runtime"]
+    for i, (_, existing) in enumerate(runtime):
+        if existing == plugin_name:
+            runtime[i] = (plugin, plugin_name)
+            print(f"supreme: replaced the runtime plugin {plugin_name!r}", file=sys.stderr)
+            break
+    else:
+        runtime.append((plugin, plugin_name))
+    _state["registry"] = None
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin registered with :func:`register_plugin`; its components are gone
+    from the next lookup. Raises :class:`~supreme.errors.UsageError` for any other name."""
+    runtime: list[tuple[Any, str]] = _state["runtime"]
+    names = [n for _, n in runtime]
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        raise UsageError(
+            f"no runtime plugin is named {name!r}",
+            (f"Did you mean {close[0]!r}? " if close else "")
+            + "Runtime plugins: " + (", ".join(names) or "none") + " (installed plugins are "
+            "disabled with SUPREME_DISABLE_PLUGINS, not unregistered).",
+        )
+    runtime[:] = [(p, n) for p, n in runtime if n != name]
     _state["registry"] = None
 
 

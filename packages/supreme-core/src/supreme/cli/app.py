@@ -201,6 +201,25 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
                          ["name", "distribution", "version", "description"])
 
     @app.command()
+    def describe(
+        component: Annotated[str, typer.Argument(
+            help="A component name, or KIND:NAME (e.g. finetune, metric:accuracy).",
+            show_default=False)],
+        as_json: Annotated[bool, JSON_OPTION] = False,
+    ) -> None:
+        """Show a component: where it comes from, what it does, and every hyperparameter
+        with its type, default, bounds and description (what [method.NAME] etc. accept)."""
+        from supreme import registry
+        from supreme.describe import describe as describe_entry
+        from supreme.describe import find
+
+        info = describe_entry(find(registry.default(), component))
+        if as_json:
+            sys.stdout.write(json.dumps(info, indent=2) + "\n")
+            return
+        output.describe(info)
+
+    @app.command()
     def plugins(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
         """Show loaded plugins, what each registers, and any that failed to load."""
         from supreme import registry

@@ -20,18 +20,38 @@ def _console(stderr: bool = False) -> Any:
 
 
 def table(title: str, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
-    t = Table(title=title, title_justify="left")
+    # values are plain text: "[method.x]" or "[0, 1)" must not be read as rich markup
+    t = Table(title=escape(title), title_justify="left")
     for column in columns:
-        t.add_column(column)
+        t.add_column(escape(column))
     for row in rows:
-        t.add_row(*(str(row.get(c, "")) for c in columns))
+        t.add_row(*(escape(str(row.get(c, ""))) for c in columns))
     _console().print(t)
 
 
 def key_values(title: str, info: dict[str, Any]) -> None:
     table(title, [{"key": k, "value": v} for k, v in info.items()], ["key", "value"])
+
+
+def describe(info: dict[str, Any]) -> None:
+    """``supreme describe``: the component's facts, then its hyperparameters."""
+    facts = {"kind": info["kind"], "name": info["name"], "summary": info["summary"],
+             "provided by": f"{info['distribution']} {info['version']} (plugin {info['plugin']})",
+             "class": info["class"]}
+    for attr in ("scenarios", "needs", "non_finite_keys"):
+        if attr in info:
+            facts[attr] = ", ".join(info[attr]) or "-"
+    key_values(f"{info['kind']} {info['name']}", facts)
+    rows = [{**p, "default": "None" if p["default"] is None else p["default"],
+             "bounds": ", ".join(p["bounds"])} for p in info["hyperparameters"]]
+    if rows:
+        table(f"hyperparameters ([{info['kind']}.{info['name']}])", rows,
+              ["name", "type", "default", "bounds", "description"])
+    else:
+        _console().print("no hyperparameters")
 
 
 def stage_printer() -> Callable[[Any], None]:
@@ -63,7 +83,8 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], A
         if r["method"] not in group["methods"]:
             group["methods"].append(r["method"])
         cells = group["rows"].setdefault((r["metric"], r["key"]), defaultdict(list))
-        cells[r["method"]].append(r["value"])
+        if r["value"] is not None:  # a declared non-finite value (recorded as null)
+            cells[r["method"]].append(r["value"])
         group["n"].add((r["target"], r["train_seed"], r["unlearn_seed"], r["eval_seed"]))
     return tables
 

@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class ComponentConfig(BaseModel):
     """Base class of every component's configuration.
 
-    Unknown keys are rejected and instances are immutable, so a config can be hashed into
-    the store key of everything it influences.
+    Unknown keys are rejected, defaults are validated like given values, floats must be
+    finite (NaN and infinities are refused), and instances are immutable, so a config can
+    be hashed into the store key of everything it influences. Bounded numeric types for
+    common hyperparameters are in :mod:`supreme.contracts.types`.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True,
+                              allow_inf_nan=False)
+
+
+def config_defaults_error(config_cls: Any) -> str | None:
+    """Why ``config_cls()`` is not a valid configuration (``"field = value: reason"``),
+    or ``None`` when every field has a default that validates.
+
+    The defaults are validated twice: by constructing the class (``validate_default``) and
+    by validating its dump as given values, so a subclass that turned ``validate_default``
+    off is checked all the same.
+    """
+    if not (isinstance(config_cls, type) and issubclass(config_cls, ComponentConfig)):
+        return f"its Config ({config_cls!r}) is not a subclass of ComponentConfig"
+    try:
+        instance = config_cls()
+        config_cls.model_validate(instance.model_dump())
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "(config)"
+            if err["type"] == "missing":
+                problems.append(f"{field} has no default")
+            else:
+                problems.append(f"{field} = {err.get('input')!r}: {err['msg']}")
+        return "; ".join(problems)
+    return None
 
 
 @dataclass(frozen=True)

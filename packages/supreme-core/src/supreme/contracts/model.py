@@ -8,6 +8,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from supreme.contracts.base import Component
+from supreme.contracts.types import (
+    BatchSize,
+    Decay,
+    EpochCount,
+    Epochs,
+    LearningRate,
+    Momentum,
+    WeightDecay,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -21,9 +30,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class Augment(BaseModel):
     """Batch augmentation applied while training M_o and M_r (never during unlearning)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    crop_padding: int = Field(4, ge=0, description="random crop after zero padding (pixels)")
+    crop_padding: int = Field(4, ge=0, le=4096, description="random crop after zero padding (pixels)")
     hflip: bool = Field(True, description="random horizontal flip with probability 0.5")
     rotation: float = Field(15.0, ge=0, le=180, description="random rotation in degrees (±)")
 
@@ -31,18 +40,18 @@ class Augment(BaseModel):
 class Recipe(BaseModel):
     """How M_o and the retrain reference M_r are trained (the same recipe for both)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
-    epochs: int = Field(20, ge=1, le=100_000)
-    batch_size: int = Field(64, ge=1, le=1_000_000)
+    epochs: Epochs = 20
+    batch_size: BatchSize = 64
     optimizer: Literal["sgd", "adam", "adamw"] = "sgd"
-    lr: float = Field(0.1, gt=0)
-    momentum: float = Field(0.9, ge=0, lt=1)
-    weight_decay: float = Field(5e-4, ge=0)
-    warmup_epochs: int = Field(1, ge=0, description="linear per-iteration warm-up epochs")
+    lr: LearningRate = 0.1
+    momentum: Momentum = 0.9
+    weight_decay: WeightDecay = 5e-4
+    warmup_epochs: EpochCount = Field(1, description="linear per-iteration warm-up epochs")
     schedule: Literal["multistep", "cosine", "constant"] = "multistep"
-    milestones: tuple[int, ...] = (8, 12, 16)
-    gamma: float = Field(0.2, gt=0, le=1)
+    milestones: tuple[EpochCount, ...] = (8, 12, 16)
+    gamma: Decay = 0.2
     augment: Augment = Augment()
     selection: Literal["last", "best_val"] = Field(
         "last", description="keep the last epoch, or the best on a validation slice of D"

@@ -60,7 +60,10 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     :data:`supreme.report.ranking.DEFAULT_RANK_BY`). Returns ``{kind: path}`` of what was
     written; ``plots`` is the plots folder.
     """
-    records = load_records(run_dir)
+    every = load_records(run_dir)
+    # a value a metric declared non-finite is null: listed in the CSV and Parquet files,
+    # left out of every statistic, ranking and plot
+    records = [r for r in every if r.get("value") is not None]
     failures = load_failures(run_dir)
     keys = ranking.parse_rank_by(rank_by)
     rankings = ranking.rank(records, keys, explicit=bool(rank_by))
@@ -70,7 +73,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
              "ranking": out / "ranking.csv", "leaderboard": out / "leaderboard.md"}
 
     after = {(g.dataset, g.model, g.scenario): ranking.markdown_section(g) for g in rankings}
-    atomic_write_bytes(files["csv"], tidy_csv(records).encode())
+    atomic_write_bytes(files["csv"], tidy_csv(every).encode())
     atomic_write_bytes(files["markdown"],
                        markdown(summaries, after, _failures_markdown(failures)).encode())
     atomic_write_bytes(files["latex"], latex(summaries).encode())
@@ -85,7 +88,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
                       f"install the report extra with {EXTRA_HINT}", stacklevel=2)
     if "pyarrow" not in missing:
         files["parquet"] = out / "results.parquet"
-        write_parquet(records, files["parquet"])
+        write_parquet(every, files["parquet"])
     plots = []
     if "matplotlib" not in missing:
         files["plots"] = out / "plots"

@@ -118,6 +118,8 @@ def seed_means(records: Iterable[dict[str, Any]]) -> dict[tuple[str, str, str], 
     """
     per_seed: dict[tuple[str, str, str], dict[Seed, list[float]]] = defaultdict(lambda: defaultdict(list))
     for r in records:
+        if r["value"] is None:  # a declared non-finite value: counted out, listed in the CSV
+            continue
         per_seed[(r["metric"], r["key"], r["method"])][seed_of(r)].append(float(r["value"]))
     return {k: {s: statistics.fmean(v) for s, v in by_seed.items()} for k, by_seed in per_seed.items()}
 
@@ -227,7 +229,7 @@ def latex(summaries: Sequence[Summary]) -> str:
 
 #: The columns of ``results.csv`` and ``results.parquet``: the record's fields, the store
 #: key of the evaluated model, and the provenance as a compact JSON string.
-TIDY_COLUMNS = (*CSV_COLUMNS, "artifact", "provenance")
+TIDY_COLUMNS = (*CSV_COLUMNS, "non_finite", "artifact", "provenance")
 _INT_COLUMNS = ("train_seed", "unlearn_seed", "eval_seed")
 
 

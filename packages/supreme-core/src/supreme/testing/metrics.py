@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from supreme.contracts import NEEDS, ComponentConfig, EvalContext, ImageTensors, Metric, Outputs
+from supreme.contracts.base import config_defaults_error
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
@@ -215,8 +216,10 @@ def _check_class(cls: type[Metric], config: ComponentConfig | None) -> None:
     if not (isinstance(cls.needs, frozenset) and cls.needs <= NEEDS):
         raise AssertionError(f"metric {name!r}: needs = {cls.needs!r}; use a frozenset of "
                              f"{sorted(NEEDS)}")
-    if not issubclass(cls.Config, ComponentConfig):
-        raise AssertionError(f"metric {name!r}: Config must subclass ComponentConfig")
+    problem = config_defaults_error(cls.Config)
+    if problem is not None:
+        raise AssertionError(f"metric {name!r}: its Config does not validate with its defaults "
+                             f"({problem}); give every field a default within its bounds")
     if config is not None and not isinstance(config, cls.Config):
         raise AssertionError(f"metric {name!r}: config {config!r} is not a {name}.Config")
     if not (sys.modules[cls.__module__].__doc__ or "").strip():
