@@ -1,4 +1,5 @@
-"""Benchmark: start-up time of `supreme --help` and `supreme list methods` (target < 1 s).
+"""Benchmark: start-up time of `supreme --help` and `supreme list methods` (target < 1 s),
+and the cost of the code fingerprints that enter store keys (target < 0.2 s per process).
 
     uv run python bench/startup.py [--repeats 7] [--importtime]
 
@@ -8,6 +9,10 @@ yardstick, and prints per command the median wall time (the target is absolute: 
 second) and its ratio to the bare interpreter (the steadier number on a loaded machine).
 ``--importtime`` adds the slowest imports of ``supreme --help`` (``python -X importtime``),
 which is where a regression (torch imported at start-up) shows.
+
+The fingerprint figure is measured in a fresh interpreter per repeat (cold per-process
+caches, warm OS file cache): the time to fingerprint every installed component and the
+three core code sets, which is what one ``supreme run`` process pays once.
 """
 
 from __future__ import annotations
@@ -22,6 +27,34 @@ from pathlib import Path
 from _common import Side, fmt_times, interleaved, ratio_line
 
 TARGET_SECONDS = 1.0
+FINGERPRINT_TARGET_SECONDS = 0.2
+FINGERPRINT_CODE = """
+import time
+from supreme import registry
+reg = registry.default()
+classes = [e.cls for k in ("methods", "metrics", "datasets", "models") for e in reg.list(k)]
+start = time.perf_counter()
+from supreme import fingerprint
+for cls in classes:
+    fingerprint.component_code(cls)
+for stage in fingerprint.CORE_CODE:
+    fingerprint.core_code(stage)
+print(time.perf_counter() - start, len(classes))
+"""
+
+
+def fingerprint_cost(repeats: int) -> None:
+    times, count = [], 0
+    for _ in range(repeats):
+        done = subprocess.run([sys.executable, "-c", FINGERPRINT_CODE], capture_output=True,
+                              text=True, check=True)
+        seconds, count = done.stdout.split()
+        times.append(float(seconds))
+    wall = statistics.median(times)
+    ok = "MET" if wall < FINGERPRINT_TARGET_SECONDS else "MISSED"
+    print(f"{'code fingerprints':<22} median {wall * 1000:.1f} ms for {count} components and 3 "
+          f"core sets (min {min(times) * 1000:.1f}, max {max(times) * 1000:.1f}); {ok} "
+          f"(target < {FINGERPRINT_TARGET_SECONDS} s per process)")
 
 
 def command(*args: str) -> list[str]:
@@ -71,6 +104,7 @@ def main() -> None:
         ok = "MET" if wall < TARGET_SECONDS else "MISSED"
         print(f"{side.name:<22} median wall {wall:.3f} s  {ok} (target < {TARGET_SECONDS} s); "
               + ratio_line(f"{side.name}/bare python", side, bare))
+    fingerprint_cost(args.repeats)
     if args.importtime:
         import_profile()
 

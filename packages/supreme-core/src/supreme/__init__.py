@@ -37,7 +37,7 @@ from supreme.registry import list_components, register_plugin, unregister_plugin
 if TYPE_CHECKING:
     from supreme.pipeline.run import Results, run
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "ConfigError",
