@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 from methods_helpers import accuracy, student
+from supreme.contracts.types import MAX_SCALE
 from supreme.pipeline.train import unwrap
 from supreme_methods import _importance as imp
 from supreme_methods.assd import ASSD, assd_percentile
@@ -31,7 +32,8 @@ def _params(model):
 def test_infinite_alpha_changes_nothing(tiny, cls):
     original, _ = tiny
     data = _fresh(tiny)
-    result = cls(cls.Config(alpha=1e30)).unlearn(student(original), data, data.fabric)
+    # the largest α a config accepts: F/O stays far below it (O is over D, which holds D_f)
+    result = cls(cls.Config(alpha=MAX_SCALE)).unlearn(student(original), data, data.fabric)
     before, after = _params(original), _params(result)
     assert all(torch.equal(before[k], after[k]) for k in before)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 from supreme import hookimpl
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import MAX_SCALE, EpochCount, LearningRate
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
@@ -33,9 +34,9 @@ class HelloForget(UnlearningMethod):
     scenarios = frozenset({"fullclass", "subclass"})
 
     class Config(ComponentConfig):
-        epochs: int = Field(1, ge=0, le=100, description="head-only epochs on the retain set")
-        lr: float = Field(0.01, gt=0, description="SGD learning rate of the head")
-        bias: float = Field(-10.0, le=0, description="bias given to the forgotten output")
+        epochs: EpochCount = Field(1, description="head-only epochs on the retain set")
+        lr: LearningRate = Field(0.01, description="SGD learning rate of the head")
+        bias: float = Field(-10.0, ge=-MAX_SCALE, le=0, description="bias given to the forgotten output")
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
         import torch

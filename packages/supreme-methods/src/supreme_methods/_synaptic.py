@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import BatchSize, PositiveScale, Scale
 
 from supreme_methods._context import ContextRule, resolve
 
@@ -35,8 +36,8 @@ Criterion = Literal["ce", "l2"]
 class DampeningRule(ContextRule):
     """α (selection threshold) and λ (dampening constant) for matching cells."""
 
-    alpha: float | None = Field(default=None, gt=0)
-    dampening: float | None = Field(default=None, ge=0)
+    alpha: PositiveScale | None = None
+    dampening: Scale | None = None
 
 
 #: §4.4 of the reference spec, SSD and SSD-Det column (default α 10, λ 1).
@@ -57,19 +58,17 @@ LFSSD_TABLE = (
 class DampeningConfig(ComponentConfig):
     """Hyperparameters shared by the SSD family."""
 
-    alpha: float | None = Field(None, gt=0, description="selection threshold α; None = by_context")
-    dampening: float | None = Field(
-        None, ge=0, description="dampening constant λ; None = by_context"
-    )
-    exponent: float = Field(1.0, gt=0, description="exponent of λ·O/F")
-    lower_bound: float = Field(1.0, gt=0, description="cap of the multiplicative factor")
-    batch_size: int | None = Field(None, ge=1, description="default: the scenario's batch size")
+    alpha: PositiveScale | None = Field(None, description="selection threshold α; None = by_context")
+    dampening: Scale | None = Field(None, description="dampening constant λ; None = by_context")
+    exponent: PositiveScale = Field(1.0, description="exponent of λ·O/F")
+    lower_bound: PositiveScale = Field(1.0, description="cap of the multiplicative factor")
+    batch_size: BatchSize | None = Field(None, description="default: the scenario's batch size")
     by_context: tuple[DampeningRule, ...] = SSD_TABLE
 
 
 class PerSampleConfig(DampeningConfig):
-    chunk_size: int | None = Field(
-        16, ge=1, description="samples per vmapped gradient call (memory bound); None: a batch"
+    chunk_size: BatchSize | None = Field(
+        16, description="samples per vmapped gradient call (memory bound); None: a batch"
     )
 
 

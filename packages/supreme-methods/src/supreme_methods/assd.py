@@ -19,6 +19,7 @@ import math
 from typing import TYPE_CHECKING
 
 from pydantic import Field
+from supreme.contracts.types import Scale
 
 from supreme_methods._synaptic import DampeningConfig, DampeningRule, SynapticDampening
 
@@ -42,7 +43,7 @@ class ASSD(SynapticDampening):
     per_sample = False
 
     class Config(DampeningConfig):
-        dampening: float | None = Field(1.0, ge=0, description="dampening constant λ")
+        dampening: Scale | None = Field(1.0, description="dampening constant λ")
         by_context: tuple[DampeningRule, ...] = ()
 
     def threshold(self, forget: Importance, full: Importance, data: UnlearnData,

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import BatchSize, Epochs, Fraction, LearningRate, PositiveScale
 
 if TYPE_CHECKING:
     import torch
@@ -62,11 +63,11 @@ class BadTeacher(UnlearningMethod):
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):
-        epochs: int = Field(1, ge=1)
-        lr: float = Field(1e-4, gt=0, description="Adam learning rate")
-        batch_size: int = Field(256, ge=1)
-        temperature: float = Field(1.0, gt=0, description="KL temperature T")
-        retain_fraction: float = Field(0.3, gt=0, le=1, description="share of D_r distilled")
+        epochs: Epochs = 1
+        lr: LearningRate = Field(1e-4, description="Adam learning rate")
+        batch_size: BatchSize = 256
+        temperature: PositiveScale = Field(1.0, description="KL temperature T")
+        retain_fraction: Fraction = Field(0.3, description="share of D_r distilled")
         legacy_kl: bool = Field(False, description="reference element-mean KL (÷ classes)")
 
     config: Config

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import BatchSize, Epochs, LearningRate, Momentum, WeightDecay
 
 if TYPE_CHECKING:
     import torch
@@ -34,11 +35,11 @@ class SGDEpochs(UnlearningMethod):
     part: ClassVar[Literal["retain", "forget"]] = "retain"
 
     class Config(ComponentConfig):
-        epochs: int = Field(5, ge=1, description="passes over D_r (FT) or D_f (NegGrad)")
-        lr: float = Field(0.02, gt=0, description="SGD learning rate (constant)")
-        momentum: float = Field(0.9, ge=0, lt=1)
-        weight_decay: float = Field(5e-4, ge=0)
-        batch_size: int | None = Field(None, ge=1, description="default: the scenario's batch size")
+        epochs: Epochs = Field(5, description="passes over D_r (FT) or D_f (NegGrad)")
+        lr: LearningRate = Field(0.02, description="SGD learning rate (constant)")
+        momentum: Momentum = 0.9
+        weight_decay: WeightDecay = 5e-4
+        batch_size: BatchSize | None = Field(None, description="default: the scenario's batch size")
 
     config: Config
 

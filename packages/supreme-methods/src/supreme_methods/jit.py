@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import BatchSize, Epochs, LearningRate, PositiveScale
 
 if TYPE_CHECKING:
     import torch
@@ -51,14 +52,14 @@ class JiT(UnlearningMethod):
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):
-        epochs: int = Field(1, ge=1)
-        lr: float = Field(1e-3, gt=0, description="SGD learning rate (no momentum)")
-        noise_std: float = Field(0.1, gt=0, description="σ of the input perturbation")
-        noise_samples: int = Field(10, ge=1, description="perturbations per batch")
+        epochs: Epochs = 1
+        lr: LearningRate = Field(1e-3, description="SGD learning rate (no momentum)")
+        noise_std: PositiveScale = Field(0.1, description="σ of the input perturbation")
+        noise_samples: int = Field(10, ge=1, le=10_000, description="perturbations per batch")
         mode: Literal["eval", "train"] = Field(
             "eval", description="BatchNorm mode of both forwards"
         )
-        batch_size: int | None = Field(None, ge=1, description="default: the scenario's batch size")
+        batch_size: BatchSize | None = Field(None, description="default: the scenario's batch size")
 
     config: Config
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import BatchSize, Epochs, LearningRate
 
 if TYPE_CHECKING:
     import torch
@@ -46,9 +47,9 @@ class RandomLabeling(UnlearningMethod):
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):
-        epochs: int = Field(3, ge=1, description="passes over relabelled D_f ∪ D_r")
-        lr: float = Field(1e-4, gt=0, description="Adam learning rate")
-        batch_size: int = Field(128, ge=1)
+        epochs: Epochs = Field(3, description="passes over relabelled D_f ∪ D_r")
+        lr: LearningRate = Field(1e-4, description="Adam learning rate")
+        batch_size: BatchSize = 128
 
     config: Config
 

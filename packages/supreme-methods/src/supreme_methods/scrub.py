@@ -23,6 +23,16 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import (
+    BatchSize,
+    Decay,
+    EpochCount,
+    Epochs,
+    LearningRate,
+    PositiveScale,
+    Scale,
+    WeightDecay,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -64,19 +74,21 @@ class SCRUB(UnlearningMethod):
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):
-        epochs: int = Field(10, ge=1, description="epochs of min steps over D_r")
-        max_steps: int = Field(3, ge=0, description="the first epochs also take max steps on D_f")
-        lr: float = Field(5e-4, gt=0, description="Adam learning rate")
-        weight_decay: float = Field(0.1, ge=0, description="Adam (coupled L2) weight decay")
-        lr_decay_epochs: tuple[int, ...] = Field((5, 8, 9), description="lr ×decay after these")
-        lr_decay: float = Field(0.1, gt=0, le=1)
-        temperature: float = Field(2.0, gt=0, description="KL temperature T")
-        kl_weight: float = Field(0.5, ge=0, description="α: weight of the KL on D_r")
-        ce_weight: float = Field(1.0, ge=0, description="γ: weight of the CE on D_r")
-        smoothing: float = Field(0.0, ge=0, description="weight of Σ‖θ_s−θ_t‖_F (reference 0.5)")
-        batch_size: int | None = Field(None, ge=1, description="D_r batch; default: scenario's")
-        forget_batch_size: int | None = Field(
-            None, ge=1, description="D_f batch; default: scenario's"
+        epochs: Epochs = Field(10, description="epochs of min steps over D_r")
+        max_steps: EpochCount = Field(3, description="the first epochs also take max steps on D_f")
+        lr: LearningRate = Field(5e-4, description="Adam learning rate")
+        weight_decay: WeightDecay = Field(0.1, description="Adam (coupled L2) weight decay")
+        lr_decay_epochs: tuple[EpochCount, ...] = Field(
+            (5, 8, 9), max_length=10_000, description="lr ×decay after these"
+        )
+        lr_decay: Decay = 0.1
+        temperature: PositiveScale = Field(2.0, description="KL temperature T")
+        kl_weight: Scale = Field(0.5, description="α: weight of the KL on D_r")
+        ce_weight: Scale = Field(1.0, description="γ: weight of the CE on D_r")
+        smoothing: Scale = Field(0.0, description="weight of Σ‖θ_s−θ_t‖_F (reference 0.5)")
+        batch_size: BatchSize | None = Field(None, description="D_r batch; default: scenario's")
+        forget_batch_size: BatchSize | None = Field(
+            None, description="D_f batch; default: scenario's"
         )
 
     config: Config

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.types import BatchSize, LearningRate, Scale, StepCount
 
 from supreme_methods._context import ContextRule, resolve
 
@@ -44,7 +45,7 @@ if TYPE_CHECKING:
 class UNSIRRule(ContextRule):
     """UNSIR values for matching cells."""
 
-    noise_iterations: int | None = Field(default=None, ge=0)
+    noise_iterations: StepCount | None = None
 
 
 UNSIR_TABLE = (
@@ -71,19 +72,23 @@ class UNSIR(UnlearningMethod):
     scenarios = frozenset({"fullclass", "subclass"})
 
     class Config(ComponentConfig):
-        noise_iterations: int | None = Field(
-            None, ge=0, description="noise steps; None = by_context (25, sub-class 250)"
+        noise_iterations: StepCount | None = Field(
+            None, description="noise steps; None = by_context (25, sub-class 250)"
         )
-        noise_count: int = Field(32, ge=1, description="distinct noise images")
-        noise_size: int | None = Field(None, ge=1, description="side; None = model input size")
-        noise_lr: float = Field(0.1, gt=0, description="Adam lr of the noise")
-        noise_l2: float = Field(0.1, ge=0, description="weight of mean_n ‖N_n‖²")
-        noise_repeats: int = Field(80, ge=1, description="copies of each noise image in impair")
-        retain_per_class: int = Field(500, ge=1, description="retain samples per label")
-        impair_lr: float = Field(1e-4, gt=0)
-        impair_batch_size: int = Field(32, ge=1)
-        repair_lr: float = Field(1e-4, gt=0)
-        repair_batch_size: int = Field(128, ge=1)
+        noise_count: int = Field(32, ge=1, le=100_000, description="distinct noise images")
+        noise_size: int | None = Field(None, ge=1, le=4096, description="side; None = model input size")
+        noise_lr: LearningRate = Field(0.1, description="Adam lr of the noise")
+        noise_l2: Scale = Field(0.1, description="weight of mean_n ‖N_n‖²")
+        noise_repeats: int = Field(
+            80, ge=1, le=1_000_000, description="copies of each noise image in impair"
+        )
+        retain_per_class: int = Field(
+            500, ge=1, le=100_000_000, description="retain samples per label"
+        )
+        impair_lr: LearningRate = 1e-4
+        impair_batch_size: BatchSize = 32
+        repair_lr: LearningRate = 1e-4
+        repair_batch_size: BatchSize = 128
         by_context: tuple[UNSIRRule, ...] = UNSIR_TABLE
 
     config: Config

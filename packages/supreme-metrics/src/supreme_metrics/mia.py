@@ -31,8 +31,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
 from supreme.contracts import ComponentConfig, Metric
+from supreme.contracts.types import PositiveScale, Steps
 
 if TYPE_CHECKING:
     import numpy as np
@@ -52,8 +52,8 @@ class MIA(Metric):
         non_members: SplitName = "test"
         target: SplitName = "forget_train"
         #: Inverse L2 regularisation strength of the logistic regression.
-        C: float = Field(1.0, gt=0)
-        max_iter: int = Field(100, ge=1)
+        C: PositiveScale = 1.0
+        max_iter: Steps = 100
 
     config: Config
 

@@ -5,4 +5,4 @@ Datasets live in :mod:`supreme_vision.datasets`, models in :mod:`supreme_vision.
 import torch (``supreme list`` stays fast).
 """
 
-__version__ = "0.1.1"
+__version__ = "0.1.2"

@@ -28,7 +28,7 @@ WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 class FolderConfig(RootConfig):
     """Location plus the seeded stratified split and the stored image size."""
 
-    split_seed: int = Field(0, ge=0, description="seed of the stratified train/test split")
+    split_seed: int = Field(0, ge=0, le=2**32 - 1, description="seed of the stratified train/test split")
     test_fraction: float = Field(0.2, gt=0, lt=1, description="share of each class held out for test")
     image_size: int = Field(32, ge=8, le=512, description="side length images are resized to")
     cache: bool = Field(
