@@ -426,10 +426,11 @@ def test_no_secret_is_written_anywhere(tmp_path: Path, wandb_env: Path,
     monkeypatch.setenv("HF_TOKEN", "hf_SECRET789xyz")
     # the command line may carry a secret too (`--set`): W&B must not record it
     monkeypatch.setattr(sys, "argv", ["supreme", "run", "--set",
-                                      "method.finetune.hub_token=tok-SECRET456"])
+                                      "method.hub_method.hub_token=tok-SECRET456"])
     config = experiment(tmp_path, ["csv", "tensorboard", "wandb"],
-                        method={"finetune": {"hub_token": "tok-SECRET456", "epochs": 3}})
-    leaky = [{"method": "finetune", "metric": "loss", "stage": "evaluate finetune:loss",
+                        # a plugin method (not installed here) whose config takes a token
+                        method={"hub_method": {"hub_token": "tok-SECRET456", "epochs": 3}})
+    leaky = [{"method": "hub_method", "metric": "loss", "stage": "evaluate hub_method:loss",
               "error_type": "PermissionError",
               "error": "401 with key sk-test-SECRET123, token tok-SECRET456, hf_SECRET789xyz"}]
     log_all(ExperimentLoggers.open(config, config.run_dir()), failures=FAILURES + leaky)
@@ -448,10 +449,10 @@ def test_no_secret_is_written_anywhere(tmp_path: Path, wandb_env: Path,
     assert "SECRET" not in out + err
     # the masks are where the secrets would have been
     runs = offline_runs(config.run_dir())
-    finetune = runs["finetune_tseed0_useed0"]
-    assert finetune["config"]["method_settings"] == {"hub_token": MASK, "epochs": 3}
-    assert finetune["summary"]["error"] == (
-        "evaluate finetune:loss (loss): PermissionError: 401 with key ***, token ***, ***")
+    hub_method = runs["hub_method_tseed0_useed0"]
+    assert hub_method["config"]["method_settings"] == {"hub_token": MASK, "epochs": 3}
+    assert hub_method["summary"]["error"] == (
+        "evaluate hub_method:loss (loss): PermissionError: 401 with key ***, token ***, ***")
     failures = read_csv(config.run_dir() / "logs" / "csv" / "failures.csv")
     assert failures[1]["error"] == "401 with key ***, token ***, ***"
 

@@ -275,6 +275,20 @@ class LoggersConfig(_Strict):
     wandb: WandbConfig = WandbConfig()
 
 
+class GatesConfig(_Strict):
+    """Checks of the reference models M_o and M_r in every cell (docs/validity.md)."""
+
+    mode: Literal["warn", "strict", "off"] = Field(
+        "warn", description="warn: a failed check is a warning and a flag on the cell's "
+        "records; strict: it also fails the cell (exit 1); off: no checks")
+    retain_tolerance: float = Field(
+        2.0, ge=0, le=100, allow_inf_nan=False,
+        description="M_r's retain-test accuracy may be at most this many points below M_o's")
+    forget_max: float = Field(
+        5.0, ge=0, le=100, allow_inf_nan=False,
+        description="full-class: M_r's forget-test accuracy must be at most this (percent)")
+
+
 class ExperimentConfig(_Strict):
     """One experiment: what to train, forget, unlearn and measure, and where results go."""
 
@@ -299,6 +313,7 @@ class ExperimentConfig(_Strict):
     launch: LaunchConfig = LaunchConfig()
     slurm: SlurmConfig = SlurmConfig()
     loggers: LoggersConfig = LoggersConfig()
+    gates: GatesConfig = GatesConfig()
     deterministic: bool = Field(
         False, description="torch.use_deterministic_algorithms (GPU: slower, see docs/reliability.md)"
     )

@@ -80,6 +80,9 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
             "--fail-fast", help="Stop at the first failed stage (default: record it, go on).")
         ] = False,
         recompute: Annotated[list[str] | None, RECOMPUTE_OPTION] = None,
+        strict_gates: Annotated[bool, typer.Option(
+            "--strict-gates", help="A cell whose reference models (M_o, M_r) fail their "
+            "checks fails (same as gates.mode = 'strict').")] = False,
     ) -> None:
         """Train, unlearn and evaluate every cell of an experiment; print the results.
 
@@ -91,7 +94,8 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         from supreme import progress as bars
         from supreme.pipeline.cells import failures_error
 
-        cfg = supreme.load_config(config, set_ or ())
+        overrides = [*(set_ or ()), *(["gates.mode='strict'"] if strict_gates else [])]
+        cfg = supreme.load_config(config, overrides)
         bars.enable(False if as_json else progress)
         plugin_files = list(options.plugins) if options is not None else []
         results = supreme.run(cfg, reporter=output.stage_printer(),  # stage lines: stderr
@@ -105,7 +109,7 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
             return
         if as_json:
             payload = {"run_dir": str(results.run_dir), "records": results.records,
-                       "failures": results.failures}
+                       "failures": results.failures, "gates": results.gates}
             sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         else:
             output.print_results(results)

@@ -104,3 +104,11 @@ def print_results(results: Any) -> None:
             t.add_row(metric, key, *(_cell(cells.get(m, [])) for m in group["methods"]))
         console.print(t)
     console.print(f"results written to {results.run_dir / 'results.jsonl'}")
+    gates = getattr(results, "gates", [])
+    failed = [g for g in gates if not g.get("passed", True)]
+    if failed:
+        console.print(f"[bold yellow]reference checks failed in {len(failed)} of {len(gates)} "
+                      f"cells[/] (M_o/M_r not converged; details in "
+                      f"{results.run_dir / 'gates.jsonl'}, docs/validity.md)")
+    elif gates:
+        console.print(f"reference checks passed in all {len(gates)} cells")

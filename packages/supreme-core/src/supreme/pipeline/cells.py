@@ -53,6 +53,8 @@ class CellOutcome:
     seconds: float
     #: "kind/key" of every store artifact the cell used
     artifacts: list[str] = field(default_factory=list)
+    #: the reference-model gates (supreme/gates.py), None when off or not reached
+    gates: dict[str, Any] | None = None
 
 
 @dataclass
@@ -64,6 +66,8 @@ class Collected:
     failures: list[dict[str, Any]] = field(default_factory=list)
     #: per cell index: "finished", "failed" or "missing"
     status: dict[int, str] = field(default_factory=dict)
+    #: one entry per cell whose reference models were checked: the cell's fields + verdict
+    gates: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {"finished": 0, "failed": 0, "missing": 0}
@@ -133,9 +137,12 @@ def collect(config: ExperimentConfig, registry: Registry | None = None, *,
         merged.status[index] = outcome["status"]
         merged.records.extend(outcome["records"])
         merged.failures.extend(outcome["failures"])
+        if isinstance(outcome.get("gates"), dict):
+            merged.gates.append({**cell.as_dict(), **outcome["gates"]})
     if write:
         run_dir = config.run_dir()
-        for name, rows in (("results.jsonl", merged.records), ("failures.jsonl", merged.failures)):
+        for name, rows in (("results.jsonl", merged.records), ("failures.jsonl", merged.failures),
+                           ("gates.jsonl", merged.gates)):
             lines = "".join(strict_json(r, sort_keys=True) + "\n" for r in rows)
             atomic_write_bytes(run_dir / name, lines.encode())
     return merged
@@ -244,7 +251,7 @@ def _run_cells(
                     runner.fail(cell, None, None, runner.current_stage or "cell", exc)
                 outcome = CellOutcome(index, cell, "failed" if runner.failures else "finished",
                                       records, list(runner.failures), time.perf_counter() - start,
-                                      sorted(set(runner.artifacts)))
+                                      sorted(set(runner.artifacts)), runner.gates)
                 if fabric.is_global_zero:
                     _write_outcome(config, outcome, code)
                     if loggers is not None:
@@ -263,7 +270,7 @@ def _write_outcome(config: ExperimentConfig, outcome: CellOutcome, code: str) ->
         "code": code,
         "index": outcome.index, "id": cell_id(config, outcome.cell),
         "cell": outcome.cell.as_dict(), "status": outcome.status, "records": outcome.records,
-        "failures": outcome.failures, "artifacts": outcome.artifacts,
+        "failures": outcome.failures, "artifacts": outcome.artifacts, "gates": outcome.gates,
         "seconds": outcome.seconds, "host": socket.gethostname(),
         "pid": os.getpid(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
@@ -354,7 +361,7 @@ def run(
         if wait and not dry_run and config.loggers.use:
             _log_outcomes(config, cells)  # the tasks log nothing: one writer per run
         return Results(merged.records, config.run_dir(), [], merged.failures, len(cells),
-                       unfinished=unfinished if wait else 0)
+                       unfinished=unfinished if wait else 0, gates=merged.gates)
     if dry_run:
         raise ConfigError("--dry-run only applies to --launcher slurm",
                           "Use `supreme plan` to see what a local run would compute.")
@@ -370,7 +377,7 @@ def run(
         merged = collect(config, cells=cells, code=code)
         # a worker that died without a word (killed, out of host memory) leaves its cells missing
         return Results(merged.records, config.run_dir(), events, merged.failures, len(cells),
-                       unfinished=merged.counts()["missing"])
+                       unfinished=merged.counts()["missing"], gates=merged.gates)
     if _rank_zero_env():
         write_config(config)
     try:
@@ -386,7 +393,8 @@ def run(
         return Results(records, config.run_dir(), runner.events, failures, len(cells),
                        runner.fabric.global_rank)
     merged = collect(config, cells=cells, code=code)
-    return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells))
+    return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells),
+                   gates=merged.gates)
 
 
 def _log_outcomes(config: ExperimentConfig, cells: Sequence[Cell]) -> None:

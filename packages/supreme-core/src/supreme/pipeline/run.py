@@ -21,6 +21,8 @@ from supreme.config import ExperimentConfig
 from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
 from supreme.errors import Interrupted, PluginError, StageError
 from supreme.fingerprint import callable_code, component_code, distribution_version
+from supreme.gates import describe_failures, record_flag
+from supreme.gates import verdict as gate_verdict
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
 from supreme.pipeline.fabric import (
@@ -37,6 +39,11 @@ from supreme.recompute import Recompute
 from supreme.registry import Registry, default
 from supreme.store import Store, atomic_write_bytes, hash_key
 from supreme.values import checked_values
+
+
+class GateWarning(UserWarning):
+    """A reference model (M_o or M_r) of a cell failed a check (docs/validity.md)."""
+
 
 if TYPE_CHECKING:
     import torch
@@ -79,6 +86,12 @@ class Results:
     rank: int = 0
     #: cells that neither finished nor recorded a failure (cancelled or killed tasks)
     unfinished: int = 0
+    #: per checked cell: its fields and the reference-model verdict (supreme/gates.py)
+    gates: list[dict[str, Any]] = field(default_factory=list)
+
+    def failed_gates(self) -> list[dict[str, Any]]:
+        """The cells whose reference models failed a check."""
+        return [g for g in self.gates if not g.get("passed", True)]
 
     def values(self, method: str, metric: str, key: str, **where: Any) -> list[float]:
         return [
@@ -133,6 +146,8 @@ class Runner:
         self.fail_fast = fail_fast
         self.worker = worker
         self.current_stage = ""
+        #: the reference-model gates of the current cell (supreme/gates.py), or None
+        self.gates: dict[str, Any] | None = None
         #: "kind/key" of every artifact the current cell used (kept by `supreme gc`)
         self.artifacts: list[str] = []
         self.fabric_id = identity(fabric, self.config.fabric)
@@ -313,6 +328,7 @@ class Runner:
         """
         self.failures = []
         self.artifacts = []
+        self.gates = None
         data = self.cell_data(cell)
         if self.r.datasets[cell.dataset].cached:
             self.artifacts.append(f"datasets/{self.dataset(cell.dataset)[2]}")
@@ -499,6 +515,8 @@ class Runner:
 
         records: list[dict[str, Any]] = []
         reference = rows.get("retrain")
+        self.gates = self.check_references(cell, split_key, rows, parts, model_of,
+                                           cached_forward)
         shown = [name for name in self.config.methods if name in rows]
         for name in shown:
             row = rows[name]
@@ -544,6 +562,69 @@ class Runner:
                     records.append(self._record(cell, name, metric_name, entry, row))
         return records
 
+    def check_references(self, cell: Cell, split_key: str, rows: dict[str, Row],
+                         parts: dict[str, ImageTensors], model_of: Callable[[Row], nn.Module],
+                         forward: Callable[..., Outputs]) -> dict[str, Any] | None:
+        """The reference-model gates of this cell (supreme/gates.py): accuracies of M_o and
+        M_r, stored once per (M_o, M_r, split), judged against the dataset's floors and the
+        ``[gates]`` thresholds. A failed check warns; with ``gates.mode = "strict"`` it fails
+        the cell."""
+        if self.config.gates.mode == "off":
+            return None
+        original, reference = rows["original"], rows.get("retrain")
+
+        def accuracy(row: Row, *names: str) -> float:
+            model = model_of(row)
+            correct = total = 0
+            for name in names:
+                out = forward(model, parts[name], False)
+                correct += int((out.logits.argmax(1) == out.labels).sum())
+                total += len(out.labels)
+            return 100.0 * correct / max(1, total)
+
+        def compute() -> tuple[dict[str, Any], None]:
+            values = {"original_train": accuracy(original, "forget_train", "retain_train"),
+                      "original_test": accuracy(original, "test"),
+                      "original_retain_test": accuracy(original, "retain_test")}
+            if reference is not None:
+                values |= {"retrain_retain_test": accuracy(reference, "retain_test"),
+                           "retrain_forget_test": accuracy(reference, "forget_test")}
+            return {"accuracies": values}, None
+
+        payload = {"stage": "reference accuracies", "original": original.key,
+                   "reference": reference.key if reference else None, "split": split_key,
+                   "eval_batch_size": self.config.unlearning.eval_batch_size,
+                   "fabric": self.fabric_id, "core": self.r.core("evaluate")}
+        deps = [("models", original.key), ("splits", split_key)]
+        if reference is not None:
+            deps.append(("models", reference.key))
+        try:
+            _, meta, _ = self._stage("check references", cell.label(), "results", payload,
+                                     compute, deps)
+        except Exception as exc:
+            self.fail(cell, None, None, "check references", exc)
+            return None
+        if self.dry:
+            return None
+        spec = self.r.datasets[cell.dataset]
+        gates = self.config.gates
+        result = gate_verdict(meta["accuracies"], scenario=cell.scenario,
+                              floors=dict(spec.reference_floors), num_classes=spec.num_classes,
+                              retain_tolerance=gates.retain_tolerance, forget_max=gates.forget_max)
+        result["accuracies"] = meta["accuracies"]
+        if not result["passed"]:
+            message = (f"reference models of cell {cell.label()} failed their checks: "
+                       f"{describe_failures(result)}")
+            if gates.mode == "strict":
+                self.fail(cell, None, None, "check references", StageError(
+                    message, "Train the references longer or fix the recipe "
+                    "(docs/validity.md); gates.mode = 'warn' records the results anyway."))
+            elif self.fabric.is_global_zero:
+                import warnings
+
+                warnings.warn(message, GateWarning, stacklevel=2)
+        return result
+
     def _context(self, cell: Cell, split: Split, row: Row, reference: Row | None, original: Row,
                  parts: dict[str, ImageTensors], model_of: Callable[[Row], nn.Module],
                  forward: Callable[..., Outputs], data: CellData) -> EvalContext:
@@ -568,7 +649,9 @@ class Runner:
     def _record(self, cell: Cell, method: str, metric: str, entry: Sequence[Any],
                 row: Row) -> dict[str, Any]:
         key, value = entry[0], entry[1]
-        extra = {"non_finite": entry[2]} if len(entry) > 2 else {}
+        extra: dict[str, Any] = {"non_finite": entry[2]} if len(entry) > 2 else {}
+        if self.gates is not None:
+            extra["gates"] = record_flag(self.gates)
         return {
             "experiment": self.config.name, **cell.as_dict(), "method": method, "metric": metric,
             "key": key, "value": value, **extra, "artifact": row.key,

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from supreme.report import html_report, leaderboard, ranking
+from supreme.report import html_report, leaderboard, ranking, references
 from supreme.report.failures import failure_rows, load_failures
 from supreme.report.tables import (
     latex,
@@ -65,6 +65,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     # left out of every statistic, ranking and plot
     records = [r for r in every if r.get("value") is not None]
     failures = load_failures(run_dir)
+    gates = references.load_gates(run_dir)
     keys = ranking.parse_rank_by(rank_by)
     rankings = ranking.rank(records, keys, explicit=bool(rank_by))
     summaries = summarise(records)
@@ -74,11 +75,14 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
 
     after = {(g.dataset, g.model, g.scenario): ranking.markdown_section(g) for g in rankings}
     atomic_write_bytes(files["csv"], tidy_csv(every).encode())
-    atomic_write_bytes(files["markdown"],
-                       markdown(summaries, after, _failures_markdown(failures)).encode())
+    tables = markdown(summaries, after,
+                      references.section_markdown(gates) + _failures_markdown(failures))
+    banner = "\n".join(references.banner_markdown(gates))
+    atomic_write_bytes(files["markdown"], (banner + "\n" + tables if banner else tables).encode())
     atomic_write_bytes(files["latex"], latex(summaries).encode())
     atomic_write_bytes(files["ranking"], ranking.ranking_csv(rankings).encode())
-    atomic_write_bytes(files["leaderboard"], leaderboard.leaderboard(records, keys).encode())
+    board = leaderboard.leaderboard(records, keys)
+    atomic_write_bytes(files["leaderboard"], (banner + "\n" + board if banner else board).encode())
 
     missing = _missing("matplotlib", "pyarrow")
     if missing:
@@ -100,7 +104,8 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
             else "No plot for this group.")
     experiment = ", ".join(dict.fromkeys(str(r["experiment"]) for r in records if r.get("experiment")))
     page = html_report.render(summaries, rankings, plots, failures, experiment=experiment,
-                              config=html_report.load_config(run_dir), plots_note=note)
+                              config=html_report.load_config(run_dir), plots_note=note,
+                              gates=gates)
     files["html"] = out / "report.html"
     atomic_write_bytes(files["html"], page.encode())
     return files

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from supreme.report import ranking as ranking_mod
+from supreme.report import references
 from supreme.report.failures import failure_rows
 from supreme.report.plots import Plot
 from supreme.report.tables import Summary, _mean_std
@@ -31,6 +32,7 @@ th, td { border: 1px solid #ddd; padding: .3em .6em; text-align: right; vertical
 th { background: #f3f3f3; } td.name, th.name { text-align: left; }
 tr:nth-child(even) td { background: #fafafa; }
 td.sig { font-weight: bold; } .note { color: #555; font-size: .9em; }
+.banner { border: 2px solid #b45309; background: #fff7ed; padding: .5em 1em; margin: 1em 0; }
 figure { display: inline-block; margin: .5em 1em .5em 0; vertical-align: top; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 figcaption { font-size: .8em; color: #555; max-width: 560px; }
@@ -111,16 +113,18 @@ def _group_section(index: int, s: Summary, r: ranking_mod.Ranking | None,
 def render(summaries: Sequence[Summary], rankings: Sequence[ranking_mod.Ranking],
            plots: Sequence[Plot], failures: Sequence[dict[str, Any]], *,
            experiment: str = "", config: dict[str, Any] | None = None,
-           plots_note: str = "No plots.") -> str:
+           plots_note: str = "No plots.", gates: Sequence[dict[str, Any]] = ()) -> str:
     """The page as a string."""
     by_group = {(r.dataset, r.model, r.scenario): r for r in rankings}
     title = f"SUPREME report: {experiment}" if experiment else "SUPREME report"
     out = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8"/>',
            '<meta name="viewport" content="width=device-width, initial-scale=1"/>',
            f"<title>{escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
-           f"<h1>{escape(title)}</h1>"]
+           f"<h1>{escape(title)}</h1>", *references.banner_html(gates)]
     contents = [(f"group-{n}", f"{s.dataset} / {s.model} / {s.scenario}")
                 for n, s in enumerate(summaries, start=1)]
+    if references.spreads(gates):
+        contents.append(("references", "Reference models"))
     if failures:
         contents.append(("failures", f"Failures ({len(failures)})"))
     out.append(f'<p class="note">{len(summaries)} table(s); '
@@ -131,6 +135,7 @@ def render(summaries: Sequence[Summary], rankings: Sequence[ranking_mod.Ranking]
         group = (s.dataset, s.model, s.scenario)
         out += _group_section(n, s, by_group.get(group), [p for p in plots if p.group == group],
                               plots_note)
+    out += references.section_html(gates)
     if failures:
         rows = failure_rows(list(failures))
         out += ['<section id="failures">', f"<h2>Failures ({len(rows)})</h2>",

@@ -238,6 +238,7 @@ def tidy_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for r in records:
         row = {c: r.get(c) for c in CSV_COLUMNS}
+        row["non_finite"] = r.get("non_finite")
         row["artifact"] = r.get("artifact")
         provenance = r.get("provenance")
         row["provenance"] = (None if provenance is None else
