@@ -125,3 +125,14 @@ def test_strict_gates_fail_the_cell_with_exit_1(tmp_path: Path) -> None:
 def test_gates_can_be_switched_off(tmp_path: Path, toy: Any) -> None:
     results = supreme.run(supreme.load_config(data=bad_recipe(tmp_path, gates={"mode": "off"})))
     assert results.gates == [] and all("gates" not in r for r in results.records)
+
+
+def test_floors_are_declared_per_dataset_and_optionally_per_model_family() -> None:
+    from supreme.gates import floors_for
+
+    class Spec:
+        reference_floors = {"test": 80.0, "resnet": {"train": 97.0, "test": 94.0}}
+
+    assert floors_for(Spec(), "resnet") == {"test": 94.0, "train": 97.0}
+    assert floors_for(Spec(), "vit") == {"test": 80.0}
+    assert floors_for(object(), "vit") == {}

@@ -10,8 +10,8 @@ its two reference models before its results are trusted (docs/validity.md):
 ``retrain_forget_test``       full-class only: M_r's accuracy on D'_f ≤ ``forget_max``
 ============================  ==============================================================
 
-Floors come from ``DatasetSpec.reference_floors`` (``{"train": %, "test": %}``, a plugin
-declares its own); a dataset that declares none gets a floor of three times chance
+Floors come from ``DatasetSpec.reference_floors`` (``{"train": %, "test": %}``, optionally
+per model family: ``{"resnet": {"test": 94.0}}``; a plugin declares its own); a dataset that declares none gets a floor of three times chance
 (at most 50 %), which catches an untrained or diverged M_o without judging a recipe.
 Sub-class forgetting has no forget-test gate: the coarse class is still learned from its
 other sub-classes, so a correct M_r classifies many forgotten images correctly.
@@ -38,6 +38,18 @@ DESCRIPTIONS = {
 def default_floor(num_classes: int) -> float:
     """Three times chance, at most 50 % (used when a dataset declares no floor)."""
     return min(50.0, 300.0 / max(1, num_classes))
+
+
+def floors_for(spec: Any, family: str) -> dict[str, float]:
+    """The floors a dataset declares for a model family: its top-level ``train``/``test``
+    entries, overridden by those under the family's name
+    (``{"test": 90.0, "resnet": {"test": 94.0}}``)."""
+    declared = dict(getattr(spec, "reference_floors", {}) or {})
+    floors = {k: float(v) for k, v in declared.items() if k in ("train", "test")}
+    family_floors = declared.get(family)
+    if isinstance(family_floors, dict):
+        floors |= {k: float(v) for k, v in family_floors.items() if k in ("train", "test")}
+    return floors
 
 
 def verdict(accuracies: Mapping[str, float | None], *, scenario: str, floors: Mapping[str, float],

@@ -21,7 +21,7 @@ from supreme.config import ExperimentConfig
 from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
 from supreme.errors import Interrupted, PluginError, StageError
 from supreme.fingerprint import callable_code, component_code, distribution_version
-from supreme.gates import describe_failures, record_flag
+from supreme.gates import describe_failures, floors_for, record_flag
 from supreme.gates import verdict as gate_verdict
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
@@ -609,7 +609,8 @@ class Runner:
         spec = self.r.datasets[cell.dataset]
         gates = self.config.gates
         result = gate_verdict(meta["accuracies"], scenario=cell.scenario,
-                              floors=dict(spec.reference_floors), num_classes=spec.num_classes,
+                              floors=floors_for(spec, self.r.models[cell.model].family),
+                              num_classes=spec.num_classes,
                               retain_tolerance=gates.retain_tolerance, forget_max=gates.forget_max)
         result["accuracies"] = meta["accuracies"]
         if not result["passed"]:
