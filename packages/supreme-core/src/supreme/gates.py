@@ -11,8 +11,9 @@ its two reference models before its results are trusted (docs/validity.md):
 ============================  ==============================================================
 
 Floors come from ``DatasetSpec.reference_floors`` (``{"train": %, "test": %}``, optionally
-per model family: ``{"resnet": {"test": 94.0}}``; a plugin declares its own); a dataset that declares none gets a floor of three times chance
-(at most 50 %), which catches an untrained or diverged M_o without judging a recipe.
+per model family: ``{"resnet": {"test": 94.0}}``; a plugin declares its own); a dataset
+that declares none gets a floor of three times chance (at most 50 %), which catches an
+untrained or diverged M_o without judging a recipe.
 Sub-class forgetting has no forget-test gate: the coarse class is still learned from its
 other sub-classes, so a correct M_r classifies many forgotten images correctly.
 
