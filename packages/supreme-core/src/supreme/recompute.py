@@ -11,7 +11,7 @@ Selectors (comma-separated, repeatable):
 ``retrain``        retraining M_r
 ``unlearn``        every method's unlearning (and the caches it computes)
 ``unlearn:NAME``   one method's unlearning (and the caches it computes)
-``evaluate``       every evaluation
+``evaluate``       every evaluation (and the reference-model accuracies)
 ``evaluate:NAME``  one metric's evaluations
 =================  ===========================================================
 
@@ -40,7 +40,7 @@ BASIC = {
     "split": ("split",),
     "retrain": ("retrain M_r",),
     "unlearn": ("unlearn ",),
-    "evaluate": ("evaluate ",),
+    "evaluate": ("evaluate ", "check references"),
 }
 
 

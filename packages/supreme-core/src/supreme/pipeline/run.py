@@ -94,11 +94,13 @@ class Results:
         return [g for g in self.gates if not g.get("passed", True)]
 
     def values(self, method: str, metric: str, key: str, **where: Any) -> list[float]:
+        """The finite values of one (method, metric, key); a value a metric declared
+        non-finite (recorded as null) is left out."""
         return [
             r["value"]
             for r in self.records
             if r["method"] == method and r["metric"] == metric and r["key"] == key
-            and all(r.get(k) == v for k, v in where.items())
+            and r["value"] is not None and all(r.get(k) == v for k, v in where.items())
         ]
 
     def mean(self, method: str, metric: str, key: str, **where: Any) -> float:
