@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 import torch
 import torch.nn.functional as F
-from supreme.pipeline.data import TensorLoader
-from supreme.progress import track
+from supreme.api import track
 from torch import nn
 
 if TYPE_CHECKING:
@@ -142,11 +141,10 @@ def per_sample_importance_loop(
     return {n: v / max(len(tensors), 1) for n, v in acc.items()}
 
 
-def shard_loader(tensors: ImageTensors, data: UnlearnData, batch_size: int) -> TensorLoader:
+def shard_loader(tensors: ImageTensors, data: UnlearnData, batch_size: int
+                 ) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
     """This rank's strided share of ``tensors`` in order, on the Fabric device, unpadded."""
-    fabric = data.fabric
-    shard = tensors.subset(torch.arange(fabric.global_rank, len(tensors), fabric.world_size))
-    return TensorLoader(shard, batch_size, transform=data.transform, device=fabric.device)
+    return data.local_loader(data.rank_shard(tensors), batch_size=batch_size)
 
 
 def canonical_order(tensors: ImageTensors) -> torch.Tensor:

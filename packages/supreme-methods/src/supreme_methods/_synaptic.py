@@ -110,12 +110,9 @@ class SynapticDampening(UnlearningMethod):
         order_seed = data.draw_seed()  # drawn on every call, cached or not
 
         def full_batches() -> Importance:
-            from supreme.pipeline.data import TensorLoader
-
             train = data.train
             ordered = train.subset(imp.canonical_order(train))
-            loader = TensorLoader(ordered, batch, transform=data.transform, fabric=data.fabric,
-                                  shuffle=True, seed=order_seed)
+            loader = data.loader(ordered, batch_size=batch, seed=order_seed)
             return imp.batch_importance(module, loader, self.criterion, data.fabric, len(loader),
                                         "importance over D")
 
@@ -132,7 +129,7 @@ class SynapticDampening(UnlearningMethod):
         return alpha
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
-        from supreme.pipeline.train import unwrap
+        from supreme.api import unwrap
 
         from supreme_methods._importance import dampen
 

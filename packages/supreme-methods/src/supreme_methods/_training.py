@@ -10,8 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 import torch
-from supreme.pipeline.train import unwrap
-from supreme.progress import track
+from supreme.api import track, unwrap
 from torch import nn
 
 if TYPE_CHECKING:

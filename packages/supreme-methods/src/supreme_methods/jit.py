@@ -65,8 +65,7 @@ class JiT(UnlearningMethod):
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
         import torch
-        from supreme.pipeline.train import unwrap
-        from supreme.progress import track
+        from supreme.api import track, unwrap
 
         from supreme_methods._training import prepare, sgd, sync_buffers
 

@@ -99,7 +99,7 @@ class SCRUB(UnlearningMethod):
         return cfg.lr * cfg.lr_decay ** sum(1 for m in cfg.lr_decay_epochs if m < epoch)
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
-        from supreme.progress import track
+        from supreme.api import track
 
         from supreme_methods._training import (
             adam,

@@ -111,8 +111,9 @@ class UNSIR(UnlearningMethod):
 
         cfg = self.config
         forget_class = self.check_scenario(data)
-        side = cfg.noise_size or data.transform.size
-        shape = (cfg.noise_count, data.transform.channels, side, side)
+        channels, side, _ = data.input_shape
+        side = cfg.noise_size or side
+        shape = (cfg.noise_count, channels, side, side)
         noise = torch.randn(shape, generator=data.generator).to(data.fabric.device)
         noise.requires_grad_(True)
         target = torch.full((cfg.noise_count,), forget_class, device=noise.device)
@@ -128,7 +129,7 @@ class UNSIR(UnlearningMethod):
         return noise.detach()
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
-        from supreme.pipeline.train import unwrap
+        from supreme.api import unwrap
 
         from supreme_methods._training import (
             adam,
@@ -159,7 +160,7 @@ class UNSIR(UnlearningMethod):
 class NoiseAndImages:
     """Shuffled batches mixing ``repeats`` copies of noise inputs (one label) with images.
 
-    Like :class:`~supreme.pipeline.data.TensorLoader`: the same permutation on every rank
+    Like ``UnlearnData.loader``: the same permutation on every rank
     (from the method's generator), each rank taking its share of every global batch.
     Host-to-device copies do not block (no synchronisation per batch).
     """
@@ -176,22 +177,19 @@ class NoiseAndImages:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         import torch
+        from supreme.api import rank_share
 
         fabric = self.data.fabric
         rank, world = fabric.global_rank, fabric.world_size
         total = self.noise_total + len(self.images)
         order = torch.randperm(total, generator=torch.Generator().manual_seed(self.seed))
         for b in range(len(self)):
-            index = order[b * self.batch_size:(b + 1) * self.batch_size]
-            if world > 1:
-                if len(index) % world:
-                    index = torch.cat([index, order[:world - len(index) % world]])
-                index = index[rank::world]
+            index = rank_share(order[b * self.batch_size:(b + 1) * self.batch_size], order,
+                               rank, world)
             is_noise = index < self.noise_total
             noise_idx = (index[is_noise] % len(self.noise)).to(self.noise.device, non_blocking=True)
             image_idx = index[~is_noise] - self.noise_total
-            x_img = self.data.transform(
-                self.images.images[image_idx].to(fabric.device, non_blocking=True))
+            x_img = self.data.prepare(self.images.images[image_idx])
             x = torch.cat([self.noise[noise_idx].to(fabric.device, non_blocking=True), x_img])
             y = torch.cat([
                 torch.full((len(noise_idx),), self.noise_label, dtype=torch.long),

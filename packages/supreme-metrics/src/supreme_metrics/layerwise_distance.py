@@ -42,7 +42,7 @@ class LayerwiseDistance(Metric):
 
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         import torch
-        from supreme.pipeline.train import unwrap
+        from supreme.api import unwrap
 
         model = dict(unwrap(ctx.model("unlearned")).named_parameters())
         reference = dict(unwrap(ctx.model("reference")).named_parameters())

@@ -32,8 +32,8 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from supreme.api import TIME_KEYS
 from supreme.contracts import ComponentConfig, Metric
-from supreme.pipeline.resources import TIME_KEYS
 
 if TYPE_CHECKING:
     from supreme.contracts import EvalContext

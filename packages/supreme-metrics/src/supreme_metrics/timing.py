@@ -7,7 +7,7 @@ Definitions (seconds)::
 
 T_u and T_r are measured by the pipeline's :class:`supreme.pipeline.resources.ResourceMonitor`:
 wall time between two accelerator synchronisations, minus the time spent in in-loop
-evaluation (blocks wrapped in :func:`supreme.pipeline.resources.untimed`). For the retrain
+evaluation (blocks wrapped in :func:`supreme.api.untimed`). For the retrain
 row T_u = T_r, so speedup = 1; for the original row T_u is the near-zero cost of copying
 M_o, so its speedup is very large and not meaningful. ``speedup`` is absent when T_r is
 unknown or T_u is 0. Higher speedup is better, at equal forgetting quality.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -92,32 +92,80 @@ class UnlearnData:
 
         return int(torch.randint(0, 2**62, (1,), generator=self.generator).item())
 
+    def tensors(self, which: Which | ImageTensors | Sequence[Which | ImageTensors]) -> ImageTensors:
+        """The samples of ``which``: ``"forget"``, ``"retain"``, ``"train"``, any
+        :class:`ImageTensors`, or a sequence of those concatenated in order (a mix of splits,
+        e.g. ``["forget", relabelled_retain]``)."""
+        if isinstance(which, str):
+            if which not in ("forget", "retain", "train"):
+                raise ValueError(f"unknown split {which!r}; use 'forget', 'retain' or 'train'")
+            return getattr(self, which)
+        if isinstance(which, ImageTensors):
+            return which
+        parts = [self.tensors(w) for w in which]
+        if not parts:
+            raise ValueError("an empty sequence of splits has no samples")
+        return parts[0] if len(parts) == 1 else ImageTensors.concat(parts)
+
     def loader(
         self,
-        which: Which | ImageTensors,
+        which: Which | ImageTensors | Sequence[Which | ImageTensors],
         *,
         batch_size: int | None = None,
         shuffle: bool = True,
         augment: bool = False,
+        seed: int | None = None,
     ) -> TensorLoader:
         """Batches ``(x, y)`` of normalised inputs on the Fabric device.
 
-        ``which`` is ``"forget"``, ``"retain"``, ``"train"`` or any :class:`ImageTensors`
-        (for example the forget set with new labels). The global batch is split across
-        ranks; the shuffling order comes from :attr:`generator`.
+        ``which``: see :meth:`tensors` (a split, any :class:`ImageTensors`, or a mix). The
+        global batch is split across ranks (:func:`supreme.api.rank_share`); the shuffling
+        order comes from ``seed``, or, when ``None``, from a seed drawn from
+        :attr:`generator` (identical on every rank).
         """
         from supreme.pipeline.data import TensorLoader
 
-        tensors = getattr(self, which) if isinstance(which, str) else which
         return TensorLoader(
-            tensors,
+            self.tensors(which),
             batch_size or self.batch_size,
             transform=self.transform,
             fabric=self.fabric,
             shuffle=shuffle,
-            seed=self.draw_seed(),
+            seed=self.draw_seed() if seed is None else seed,
             augment=self.recipe.augment if augment else None,
         )
+
+    def rank_shard(self, which: Which | ImageTensors | Sequence[Which | ImageTensors]
+                   ) -> ImageTensors:
+        """This rank's strided share of ``which`` (samples ``rank``, ``rank + world``, ...):
+        disjoint across ranks, together all of it, no padding. For exact sums over a
+        split (add the per-rank sums with an all-reduce)."""
+        import torch
+
+        tensors = self.tensors(which)
+        rank, world = self.fabric.global_rank, self.fabric.world_size
+        if world == 1:
+            return tensors
+        return tensors.subset(torch.arange(rank, len(tensors), world))
+
+    def local_loader(self, which: Which | ImageTensors | Sequence[Which | ImageTensors], *,
+                     batch_size: int | None = None) -> TensorLoader:
+        """Batches of ``which`` in order on this rank's device, not split across ranks and
+        not padded (use it on :meth:`rank_shard` for exact per-rank sums)."""
+        from supreme.pipeline.data import TensorLoader
+
+        return TensorLoader(self.tensors(which), batch_size or self.batch_size,
+                            transform=self.transform, device=self.fabric.device)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)`` of the model's inputs (after resizing)."""
+        return (self.transform.channels, self.transform.size, self.transform.size)
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """A batch of uint8 images ``[B, C, H, W]`` as model inputs on the Fabric device:
+        converted, resized and normalised exactly as the loaders do (no augmentation)."""
+        return self.transform(images.to(self.fabric.device, non_blocking=True))
 
     def fit(
         self,
