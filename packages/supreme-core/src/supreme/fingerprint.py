@@ -38,10 +38,10 @@ from typing import Any
 #: family. A directory name stands for every module under it.
 CORE_CODE: dict[str, tuple[str, ...]] = {
     "data": ("contracts", "pipeline/split.py", "pipeline/data.py"),
-    "model": ("contracts", "builtins.py", "testing", "pipeline/run.py", "pipeline/train.py",
+    "model": ("contracts", "builtins.py", "testing", "api.py", "pipeline/run.py", "pipeline/train.py",
               "pipeline/data.py", "pipeline/fabric.py", "pipeline/speed.py",
               "pipeline/checkpoint.py", "pipeline/resources.py", "pipeline/split.py"),
-    "evaluate": ("contracts", "testing", "pipeline/run.py", "pipeline/evaluate.py",
+    "evaluate": ("contracts", "testing", "api.py", "pipeline/run.py", "pipeline/evaluate.py",
                  "pipeline/data.py", "pipeline/fabric.py", "pipeline/speed.py",
                  "pipeline/checkpoint.py"),
 }
