@@ -27,16 +27,19 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 
-class HelloForget(UnlearningMethod):
+class HelloConfig(ComponentConfig):
+    """The hyperparameters of ``hello_forget``."""
+
+    epochs: EpochCount = Field(1, description="head-only epochs on the retain set")
+    lr: LearningRate = Field(0.01, description="SGD learning rate of the head")
+    bias: float = Field(-10.0, ge=-MAX_SCALE, le=0, description="bias given to the forgotten output")
+
+
+class HelloForget(UnlearningMethod[HelloConfig]):
     """Head reset: silence the forgotten class's output, then tune the head on D_r."""
 
     name = "hello_forget"
     scenarios = frozenset({"fullclass", "subclass"})
-
-    class Config(ComponentConfig):
-        epochs: EpochCount = Field(1, description="head-only epochs on the retain set")
-        lr: LearningRate = Field(0.01, description="SGD learning rate of the head")
-        bias: float = Field(-10.0, ge=-MAX_SCALE, le=0, description="bias given to the forgotten output")
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
         import torch
@@ -66,8 +69,9 @@ class HelloForget(UnlearningMethod):
                 loss = F.cross_entropy(logits, y)
                 optimizer.zero_grad(set_to_none=True)
                 fabric.backward(loss)
-                head.weight.grad[forget] = 0  # the silenced unit stays silent
-                if head.bias is not None:
+                if head.weight.grad is not None:  # the silenced unit stays silent
+                    head.weight.grad[forget] = 0
+                if head.bias is not None and head.bias.grad is not None:
                     head.bias.grad[forget] = 0
                 optimizer.step()
         for p in model.parameters():

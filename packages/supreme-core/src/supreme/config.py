@@ -296,7 +296,8 @@ class ExperimentConfig(_Strict):
     output_dir: Path = Path("supreme-runs")
     datasets: list[str] = Field(default_factory=lambda: ["digits"], min_length=1)
     models: list[str] = Field(default_factory=lambda: ["resnet18"], min_length=1)
-    scenarios: list[Scenario] = Field(default_factory=lambda: ["fullclass"], min_length=1)
+    scenarios: list[Scenario] = Field(default_factory=lambda: list[Scenario](["fullclass"]),
+                                      min_length=1)
     targets: dict[Scenario, list[str]] = Field(
         default_factory=dict, description="per scenario; unset = the dataset's default targets"
     )

@@ -27,7 +27,7 @@ def find(registry: Registry, name: str, kind: str | None = None) -> Entry:
         if plural not in KINDS:
             raise UsageError(f"unknown kind {kind!r}",
                              "Use method, metric, dataset or model (e.g. metric:accuracy).")
-        return registry.entry(plural, name)  # type: ignore[arg-type]
+        return registry.entry(plural, name)
     found = [registry.entries[k][name] for k in KINDS if name in registry.entries[k]]
     if len(found) == 1:
         return found[0]

@@ -189,7 +189,7 @@ class NoiseAndImages:
             is_noise = index < self.noise_total
             noise_idx = (index[is_noise] % len(self.noise)).to(self.noise.device, non_blocking=True)
             image_idx = index[~is_noise] - self.noise_total
-            x_img = self.data.prepare(self.images.images[image_idx])
+            x_img = self.data.prepare(torch.as_tensor(self.images.images[image_idx]))
             x = torch.cat([self.noise[noise_idx].to(fabric.device, non_blocking=True), x_img])
             y = torch.cat([
                 torch.full((len(noise_idx),), self.noise_label, dtype=torch.long),

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, cast, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from typing_extensions import TypeVar
 
 
 class ComponentConfig(BaseModel):
@@ -58,18 +59,44 @@ class Provenance:
         return {"plugin": self.plugin, "distribution": self.distribution, "version": self.version}
 
 
-class Component:
-    """Base class of methods, metrics, datasets and models.
+#: The configuration type of a component (``Component[MyConfig]``).
+C = TypeVar("C", bound=ComponentConfig, default=ComponentConfig, covariant=True)
 
-    Subclasses set ``name`` and, when they have hyperparameters, a nested ``Config``
-    subclass of :class:`ComponentConfig` holding every one of them with its default.
+
+class Component(Generic[C]):
+    """Base class of methods, metrics, datasets and models, generic in their config type.
+
+    Subclasses set ``name`` and, when they have hyperparameters, a ``Config`` subclass of
+    :class:`ComponentConfig` holding every one of them with its default. Declaring the
+    config as the type argument types ``self.config`` for mypy and sets ``Config``::
+
+        class MyConfig(ComponentConfig):
+            epochs: Epochs = 2
+
+        class MyMethod(UnlearningMethod[MyConfig]):   # self.config: MyConfig
+            name = "my_method"
+
+    A nested ``class Config(ComponentConfig)`` (with ``config: Config`` in the class body
+    for type checkers) works the same at run time.
     """
 
     name: ClassVar[str] = ""
     Config: ClassVar[type[ComponentConfig]] = ComponentConfig
+    config: C
 
-    def __init__(self, config: ComponentConfig | None = None) -> None:
-        self.config = config if config is not None else self.Config()
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "Config" in vars(cls):
+            return
+        for base in getattr(cls, "__orig_bases__", ()):
+            args = get_args(base)
+            if (args and isinstance(args[0], type) and issubclass(args[0], ComponentConfig)
+                    and get_origin(base) is not Generic):
+                cls.Config = args[0]  # Component[MyConfig] declares Config = MyConfig
+                return
+
+    def __init__(self, config: C | None = None) -> None:
+        self.config = config if config is not None else cast(C, self.Config())
 
     @classmethod
     def describe(cls) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from supreme.contracts.base import Component
+from supreme.contracts.base import C, Component
 
 if TYPE_CHECKING:
     import torch
@@ -107,7 +107,7 @@ def _cat_images(parts: Sequence[torch.Tensor | LazyImages]) -> torch.Tensor | La
     return torch.cat([p.to() if isinstance(p, LazyImages) else p for p in parts])
 
 
-class DatasetSpec(Component):
+class DatasetSpec(Component[C]):
     """An image-classification dataset that SUPREME can load from disk (or ships).
 
     Subclasses describe the dataset (classes, image size, normalisation statistics,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
-from supreme.contracts.base import Component
+from supreme.contracts.base import C, Component
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from supreme.contracts.unlearn_data import UnlearnData
 
 
-class UnlearningMethod(Component):
+class UnlearningMethod(Component[C]):
     """Turns a copy of the original model M_o into an unlearned model M_u.
 
     ``unlearn`` receives a deep copy of M_o (already on the Fabric device, in train

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import TYPE_CHECKING, ClassVar
 
-from supreme.contracts.base import Component
+from supreme.contracts.base import C, Component
 
 if TYPE_CHECKING:
     from supreme.contracts.evaluation import EvalContext
@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 NEEDS = frozenset({"reference", "original", "weights", "timings", "features"})
 
 
-class Metric(Component):
+class Metric(Component[C]):
     """Scores one evaluated model (M_u, or the reference rows M_o and M_r).
 
     ``compute`` reads cached forward passes from the :class:`EvalContext` and returns a

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from supreme.contracts.base import Component
+from supreme.contracts.base import C, Component
 from supreme.contracts.types import (
     BatchSize,
     Decay,
@@ -63,7 +63,7 @@ class Recipe(BaseModel):
         return Recipe.model_validate({**self.model_dump(), **changes})
 
 
-class ModelSpec(Component):
+class ModelSpec(Component[C]):
     """A model architecture with its input convention and default training recipe."""
 
     #: Family name used to look up per-dataset recipe overrides (``resnet``, ``vit``, ...).

@@ -99,7 +99,8 @@ class UnlearnData:
         if isinstance(which, str):
             if which not in ("forget", "retain", "train"):
                 raise ValueError(f"unknown split {which!r}; use 'forget', 'retain' or 'train'")
-            return getattr(self, which)
+            tensors: ImageTensors = getattr(self, which)
+            return tensors
         if isinstance(which, ImageTensors):
             return which
         parts = [self.tensors(w) for w in which]

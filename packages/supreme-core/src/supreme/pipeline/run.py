@@ -539,10 +539,10 @@ class Runner:
                     "eval_batch_size": self.config.unlearning.eval_batch_size,
                     "fabric": self.fabric_id, "core": self.r.core("evaluate"),
                 }
-                deps = [("models", row.key), ("splits", split_key)]
-                if payload["reference"]:
-                    deps.append(("models", payload["reference"]))
-                if payload["original"]:
+                deps: list[tuple[str, str]] = [("models", row.key), ("splits", split_key)]
+                if reference is not None and "reference" in metric.needs:
+                    deps.append(("models", reference.key))
+                if "original" in metric.needs:
                     deps.append(("models", train_key))
 
                 def compute(metric: Any = metric, row: Row = row) -> tuple[dict[str, Any], None]:
