@@ -72,6 +72,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "pipeline/workers.py": "runs cells in local processes",
     "values.py": "checks metric values (refuses, never changes one)",
     "describe.py": "supreme describe: prints a component's settings",
+    "scaffold.py": "supreme new plugin: writes a project to start from",
     "gates.py": "applies thresholds to stored reference accuracies (a verdict, not a value)",
 }
 

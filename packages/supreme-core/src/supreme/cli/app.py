@@ -267,6 +267,27 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         for note in info["notes"]:
             typer.echo(f"note: {note}")
 
+    new = typer.Typer(help="Create a new project to start from.", no_args_is_help=True)
+
+    @new.command("plugin")
+    def new_plugin(
+        name: Annotated[str, typer.Argument(
+            help="The plugin's name: the entry point, the prefix of its components and of "
+            "the distribution (supreme-NAME).", show_default=False)],
+        directory: Annotated[Path | None, typer.Option(
+            "--dir", help="Where to write it (default: ./supreme-NAME).",
+            show_default=False)] = None,
+    ) -> None:
+        """Write a working plugin distribution: a method, a metric, a dataset and a model,
+        their conformance tests, the entry point, mypy-clean code (docs/plugins.md)."""
+        from supreme import __version__
+        from supreme.scaffold import new_plugin as scaffold
+
+        target = scaffold(name, directory, core=__version__)
+        typer.echo(f"wrote {target}; next: cd {target} && pip install -e '.[test]' && pytest")
+
+    app.add_typer(new, name="new")
+
     from supreme import registry
 
     registry.default().plugins.pm.hook.supreme_register_commands(app=app)
