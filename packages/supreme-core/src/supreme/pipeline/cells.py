@@ -17,12 +17,13 @@ outcome. Cells are cheap to run again: every stage they finished is reused from 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -93,7 +94,11 @@ def read_outcome(path: Path) -> dict[str, Any] | None:
 
 
 def write_config(config: ExperimentConfig) -> None:
-    atomic_write_json(config.run_dir() / "config.json", config.model_dump(mode="json"))
+    """``RUN_DIR/config.json``, with the values of secret-looking keys redacted (the run
+    itself keeps using them)."""
+    from supreme.loggers import redact
+
+    atomic_write_json(config.run_dir() / "config.json", redact(config.model_dump(mode="json")))
 
 
 def collect(config: ExperimentConfig, registry: Registry | None = None, *,
@@ -206,7 +211,8 @@ def _run_cells(
                     fail_fast=fail_fast, worker=worker)
     outcomes = []
     try:
-        with interruptible():
+        with interruptible(), _leased(config) as lease:
+            runner.lease = lease
             for index in chosen:
                 cell = cells[index]
                 start = time.perf_counter()
@@ -231,6 +237,16 @@ def _run_cells(
         if own_loggers:
             loggers.close()
     return outcomes, runner
+
+
+@contextlib.contextmanager
+def _leased(config: ExperimentConfig) -> Iterator[Any]:
+    """This process's lease on the run directory (:mod:`supreme.lease`) while it computes."""
+    from supreme.lease import holding
+    from supreme.rundir import identity_hash
+
+    with holding(config.output_dir / "store", config.run_dir(), identity_hash(config)) as lease:
+        yield lease
 
 
 def _write_outcome(config: ExperimentConfig, outcome: CellOutcome) -> None:
@@ -283,6 +299,7 @@ def run(
     dry_run: bool = False,
     wait: bool = True,
     plugin_files: Sequence[str] = (),
+    overwrite: bool = False,
 ) -> Results:
     """Run ``config`` end to end and return its results (also written under its run dir).
 
@@ -292,11 +309,10 @@ def run(
     finishes, and ``results.jsonl`` / ``failures.jsonl`` are collected from them at the
     end (also after an interrupt). A failing method or metric fails its cell, not the
     grid, unless ``fail_fast``.
+
+    A run directory holds one experiment (:mod:`supreme.rundir`): another experiment
+    there is refused unless ``overwrite`` (which clears the old results first).
     """
-    import sys
-
-    from supreme.pipeline.run import Results
-
     registry = registry or default()
     resolved = resolve(config, registry)
     cells = resolved.cells()
@@ -310,6 +326,27 @@ def run(
     if launcher not in ("local", "slurm"):
         raise ConfigError(f"launcher {launcher!r} is unknown", "Use local or slurm.")
     n_workers = resolve_workers(config, workers)
+    from supreme.rundir import claim
+
+    writes = not dry_run and _rank_zero_env()
+    if writes and not overwrite:
+        claim(config)  # one run directory, one experiment: refused before anything is written
+    with _leased(config) if not dry_run and (launcher != "slurm" or wait) else \
+            contextlib.nullcontext():
+        if writes and overwrite:
+            claim(config, overwrite=True)  # under the lease: no other experiment runs there
+        return _run(config, registry, resolved, cells, reporter=reporter, fail_fast=fail_fast,
+                    n_workers=n_workers, launcher=launcher, dry_run=dry_run, wait=wait,
+                    plugin_files=plugin_files)
+
+
+def _run(config: ExperimentConfig, registry: Registry, resolved: Resolved, cells: list[Cell], *,
+         reporter: Reporter | None, fail_fast: bool, n_workers: int, launcher: str,
+         dry_run: bool, wait: bool, plugin_files: Sequence[str]) -> Results:
+    import sys
+
+    from supreme.pipeline.run import Results
+
     if launcher == "slurm":
         from supreme.launch.slurm import launch
 
@@ -334,8 +371,13 @@ def run(
         # finished cells need no worker: a rerun of a finished grid starts no process
         pending = [i for i, c in enumerate(cells)
                    if (o := read_outcome(cell_path(config, c))) is None or o["status"] != "finished"]
-        events = run_with_workers(config, cells, n_workers, indices=pending, reporter=reporter,
-                                  fail_fast=fail_fast, plugin_files=plugin_files) if pending else []
+        try:
+            events = run_with_workers(config, cells, n_workers, indices=pending,
+                                      reporter=reporter, fail_fast=fail_fast,
+                                      plugin_files=plugin_files) if pending else []
+        except Interrupted:
+            collect(config, cells=cells)  # what finished stays reported
+            raise
         merged = collect(config, cells=cells)
         # a worker that died without a word (killed, out of host memory) leaves its cells missing
         return Results(merged.records, config.run_dir(), events, merged.failures, len(cells),

@@ -127,6 +127,8 @@ class Runner:
         self.current_stage = ""
         #: "kind/key" of every artifact the current cell used (kept by `supreme gc`)
         self.artifacts: list[str] = []
+        #: the run's lease (supreme.lease), told about every artifact a stage references
+        self.lease: Any = None
         self.fabric_id = identity(fabric, self.config.fabric)
         speed = self.config.speed.model_dump(exclude_defaults=True)
         if speed:  # changes numbers slightly; default runs keep their keys
@@ -145,6 +147,8 @@ class Runner:
             return self._plan_stage(stage, label, kind, key, compute)
         self.current_stage = stage
         self.artifacts.append(f"{kind}/{key}")
+        if self.lease is not None:  # before reading it: `supreme gc` keeps it from now on
+            self.lease.use(f"{kind}/{key}")
         info = {"cell": label, "key": key, "kind": kind}
         if self.fabric.is_global_zero:
             self._hooks.supreme_stage_start(stage=stage, info=info)
