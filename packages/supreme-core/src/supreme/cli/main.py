@@ -70,8 +70,27 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    import signal
+    import threading
+
+    from supreme import signals
+
     options, args = split_global_options(sys.argv[1:] if argv is None else argv)
     warnings.showwarning = _show_warning
+    signals.reset()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, signals.terminate)  # like Ctrl-C, exit 143
+    try:
+        _main(options, args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(options: GlobalOptions, args: list[str]) -> None:
+    from supreme import signals
+
     try:
         from supreme import registry
         from supreme.cli.app import build_app
@@ -85,8 +104,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_error(error)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        print(f"stopped by {signals.name()}", file=sys.stderr)
+        sys.exit(signals.exit_code())
     except Exception as exc:  # a bug, not bad input: short message unless --debug
         if options.debug:
             raise

@@ -195,8 +195,23 @@ def run_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
     def report(event: Any) -> None:
         print(event.line(), flush=True)
 
-    outcomes = run_cells(config, payload["indices"], reporter=report,
-                         log=False)  # the launcher logs the collected outcomes
+    # a requeued task (preemption, `scontrol requeue`) skips what it finished before
+    from supreme.pipeline.cells import cell_path, read_outcome
+    from supreme.plan import resolve
+
+    cells = resolve(config, registry.default()).cells()
+    todo = [i for i in payload["indices"] if 0 <= i < len(cells) and not (
+        (o := read_outcome(cell_path(config, cells[i]))) and o["status"] == "finished")]
+    if len(todo) < len(payload["indices"]):
+        print(f"supreme: cells {sorted(set(payload['indices']) - set(todo))} finished already",
+              flush=True)
+    try:
+        outcomes = run_cells(config, todo, reporter=report,
+                             log=False)  # the launcher logs the collected outcomes
+    except Interrupted as exc:  # SIGTERM (time limit, preemption): the finished cells are kept
+        print(f"supreme: task {where}: {exc.message}; finished cells are recorded, the others "
+              "run again when the task is requeued or the command is rerun", flush=True)
+        raise
     for o in outcomes:
         print(f"supreme: cell {o.index} {o.status} in {o.seconds:.1f} s", flush=True)
     return [{"index": o.index, "status": o.status, "failures": len(o.failures)}
