@@ -212,6 +212,12 @@ def holding(store: Path, run_dir: Path, experiment: str) -> Iterator[Lease]:
         lease.release()
 
 
+def release_all() -> None:
+    """Release every lease of this process (before ``os._exit``)."""
+    for key in list(_held):
+        _held.pop(key).release()
+
+
 def current(run_dir: Path) -> Lease | None:
     """This process's lease on ``run_dir``, if it holds one."""
     return _held.get(str(Path(run_dir).resolve()))

@@ -173,7 +173,7 @@ def _run_cells(
     resolved: Resolved | None = None,
     log: bool = True,
 ) -> tuple[list[CellOutcome], Runner]:
-    from supreme.pipeline.fabric import make_fabric, share_cpu_threads
+    from supreme.pipeline.fabric import launch_with_timeout, make_fabric, share_cpu_threads
     from supreme.pipeline.run import Runner, interruptible
 
     resolved = resolved or resolve(config, registry or default())
@@ -188,7 +188,7 @@ def _run_cells(
     # Lightning's hint to use srun is noise where SLURM is installed but we run locally
     warnings.filterwarnings("ignore", message=r"The `srun` command is available")
     fabric = make_fabric(config.fabric)
-    fabric.launch()
+    launch_with_timeout(fabric, config.launch.peer_timeout_s)
     share_cpu_threads(fabric, config.fabric.num_nodes)
     if not fabric.is_global_zero:
         from supreme import progress
@@ -275,6 +275,11 @@ def resolve_workers(config: ExperimentConfig, workers: int | str | None) -> int:
             return _auto_workers(config)
     if not 1 <= chosen <= 256:
         raise ConfigError(f"workers = {chosen} is outside 1..256", "Use e.g. --workers 2.")
+    cpus = os.cpu_count() or 1
+    if chosen > max(4, 2 * cpus):  # each worker is a process with its own torch runtime
+        raise ConfigError(f"workers = {chosen} would start {chosen} processes on {cpus} CPU "
+                          f"core(s) (at most {max(4, 2 * cpus)})",
+                          "Use --workers auto (one per device, or per two cores) or fewer.")
     return chosen
 
 
