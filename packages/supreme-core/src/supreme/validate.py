@@ -213,6 +213,8 @@ def check_data(resolved: Resolved, cells: Sequence[Cell]) -> None:
         labels = {split: _labels(spec, name, split) for split in ("train", "test")}
         for scenario, target in sorted(pairs):
             _check_split(spec, name, scenario, target, labels)
+        _check_same_amounts(name, sorted(t for s, t in pairs if s == "random"),
+                            len(labels["train"][0]))
 
 
 def _labels(spec: DatasetSpec, name: str, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -246,6 +248,23 @@ def _check_range(name: str, split: str, what: str, values: torch.Tensor, count: 
             f"{count} classes (ids 0..{count - 1})",
             "The dataset's files and its class list disagree; fix or replace them.",
         )
+
+
+def _check_same_amounts(name: str, targets: list[str], n_train: int) -> None:
+    """Two random-scenario targets that forget the same number of samples ("0.5" and "32" of
+    64) are one target: their cells would compute the same splits twice."""
+    from supreme.pipeline.split import parse_amount
+
+    seen: dict[int, str] = {}
+    for target in targets:
+        size = parse_amount(target, n_train)
+        if size in seen:
+            raise ConfigError(
+                f"targets.random: {seen[size]!r} and {target!r} both forget {size} of the "
+                f"{n_train} training samples of {name!r}, so they are the same target",
+                "Keep one of them in targets.random.",
+            )
+        seen[size] = target
 
 
 def _check_split(spec: DatasetSpec, name: str, scenario: str, target: str,
