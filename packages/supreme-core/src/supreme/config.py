@@ -471,7 +471,9 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def validation_error(exc: ValidationError, source: str, prefix: str = "") -> ConfigError:
-    """A :class:`ConfigError` naming each bad field path, its value and what is allowed."""
+    """A :class:`ConfigError` naming each bad field path, its value and what is allowed
+    (the value of a secret-looking key is shown as ``***``)."""
+    from supreme.loggers import is_secret_name
     lines = []
     for err in exc.errors():
         field = ".".join([prefix, *(str(p) for p in err["loc"])] if prefix else
@@ -480,7 +482,9 @@ def validation_error(exc: ValidationError, source: str, prefix: str = "") -> Con
             lines.append(f"{field}: unknown key")
         else:
             value = err.get("input")
-            lines.append(f"{field} = {value!r}: {err['msg']}")
+            shown = "'***'" if any(is_secret_name(str(p)) for p in err["loc"]) or \
+                is_secret_name(prefix) else repr(value)
+            lines.append(f"{field} = {shown}: {err['msg']}")
     head = f"invalid experiment ({source}): " + "; ".join(lines)
     return ConfigError(head, "Fix the field(s) named above; docs/configuration.md lists them all.")
 
@@ -496,6 +500,9 @@ def load_config(
         merged = {**read_toml(path), **merged}
     merged = apply_overrides(merged, overrides)
     check_depth(merged, str(path) if path else "settings")
+    from supreme.loggers import remember_secrets
+
+    remember_secrets(merged)  # never shown in an error message, a warning or config.json
     try:
         return ExperimentConfig.model_validate(merged)
     except ValidationError as exc:

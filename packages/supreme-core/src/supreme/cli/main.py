@@ -55,17 +55,21 @@ def print_error(error: SupremeError) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from supreme.loggers import scrub
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]Error:[/] {escape(error.message)}")
+    console.print(f"[bold red]Error:[/] {escape(scrub(error.message))}")
     if error.hint:
-        console.print(f"[red]Fix:[/] {escape(error.hint)}")
+        console.print(f"[red]Fix:[/] {escape(scrub(error.hint))}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.markup import escape
 
-    text = str(message)
+    from supreme.loggers import scrub
+
+    text = scrub(str(message))
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[yellow]warning:[/] {escape(text)}")
 
 

@@ -464,7 +464,9 @@ def launch(
     echo(f"SLURM: {len(chosen)} cells: {len(finished)} finished, {len(active)} queued or "
          f"running in earlier jobs, {len(todo)} to submit in {len(chunks)} array task(s)")
     if dry_run:
-        for line in sbatch_lines(params, len(chunks)):
+        from supreme.loggers import redact
+
+        for line in sbatch_lines(redact(params), len(chunks)):
             echo("  " + line)
         echo(f"  logs: {folder}/%j")
         for number, chunk in enumerate(chunks):
@@ -503,9 +505,11 @@ def launch(
         for job, chunk in zip(submitted, chunks, strict=True):
             new_tasks.append(_Task(str(job.job_id), chunk, str(folder / "%j"), submitted_at))
         array = new_tasks[0].job.split("_")[0]
+        from supreme.loggers import redact
+
         jobs["submissions"].append({
             "array": array, "submitted_at": submitted_at, "folder": str(folder / "%j"),
-            "parameters": params, "tasks": [{"job": t.job, "cells": t.cells} for t in new_tasks],
+            "parameters": redact(params), "tasks": [{"job": t.job, "cells": t.cells} for t in new_tasks],
         })
         for t in new_tasks:
             for index in t.cells:

@@ -176,7 +176,10 @@ class Runner:
 
         if isinstance(exc, (Interrupted, PluginError, WriteFailed)):
             raise exc  # not a cell's failure: a stop, a broken plugin, a full or read-only disk
+        from supreme.loggers import scrub, secret_values
+
         error_type, message = describe_failure(exc, stage, self.config, self.fabric)
+        message = scrub(message, secret_values(self.config.model_dump(mode="json")))
         record = {**cell.as_dict(), "experiment": self.config.name, "method": method,
                   "metric": metric, "stage": stage, "error_type": error_type, "error": message}
         self.failures.append(record)
