@@ -170,10 +170,10 @@ class TrainingConfig(_Strict):
     gamma: float | None = Field(None, gt=0, le=1)
     selection: Literal["last", "best_val"] | None = None
 
-    @field_validator("lr", "momentum", "weight_decay", "gamma")
+    @field_validator("lr", "momentum", "weight_decay", "gamma", mode="before")
     @classmethod
-    def _finite_numbers(cls, value: float | None) -> float | None:
-        return _finite(value)
+    def _finite_numbers(cls, value: Any) -> Any:
+        return _finite(value) if isinstance(value, float) else value  # before the bounds
 
     @field_validator("milestones")
     @classmethod
@@ -261,10 +261,10 @@ class SlurmConfig(_Strict):
     def _folder_inside_run_dir(cls, value: Path | None) -> Path | None:
         return _inside(value, "the run directory (it is relative to output_dir/name)")
 
-    @field_validator("mem_gb")
+    @field_validator("mem_gb", mode="before")
     @classmethod
-    def _finite_memory(cls, value: float | None) -> float | None:
-        return _finite(value)
+    def _finite_memory(cls, value: Any) -> Any:
+        return _finite(value) if isinstance(value, float) else value  # before the bounds
 
 
 class WandbConfig(_Strict):
