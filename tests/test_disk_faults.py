@@ -23,8 +23,8 @@ from supreme.safeio import WriteFailed
 from supreme.store import META, Store
 
 sys.path.insert(0, str(Path(__file__).parent))  # the corpus's harness (--import-mode=importlib)
-from test_bad_inputs import Baseline, cli, run_args, snapshot, values  # noqa: E402
-from test_bad_inputs import baseline as baseline  # noqa: E402, F401  (the session fixture)
+from test_bad_inputs import Baseline, cli, run_args, snapshot, values
+from test_bad_inputs import baseline as baseline
 
 MORE = ('methods=["original","retrain","bi_ascent"]', 'name="more"')
 
