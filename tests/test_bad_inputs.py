@@ -100,7 +100,14 @@ def snapshot(root: Path) -> dict[str, str]:
     found = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        found[rel] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.is_symlink():
+            found[rel] = f"link to {os.readlink(path)}"
+        elif path.is_dir():
+            found[rel] = "dir"
+        elif path.is_file():
+            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            found[rel] = "special"  # a FIFO would block a read
     return found
 
 
@@ -218,6 +225,8 @@ class Case:
     writes: str = "nothing"
     wiring: str | None = None  # what run.py must call for this case to pass
     skip_if: Callable[[], str | None] = lambda: None
+    #: text that must not appear in the output (a secret, advice to delete a device)
+    absent: tuple[str, ...] = ()
 
     def param(self) -> Any:
         marks = []
@@ -440,6 +449,101 @@ def _other_architecture(c: Context, directory: Path) -> None:
     tamper(directory, torch_bytes(TinyNet(4, 1, width=16).state_dict()))  # baseline: width 4
 
 
+def _deep(depth: int, scalar: str = "1") -> str:
+    return "[" * depth + scalar + "]" * depth
+
+
+def _outside(c: Context) -> Path:
+    """A folder outside every store, whose files must never be read through or written."""
+    folder = c.tmp / "outside"
+    folder.mkdir(exist_ok=True)
+    (folder / "precious.txt").write_text("precious\n")
+    return folder
+
+
+def _link_meta(c: Context, directory: Path) -> None:
+    outside = _outside(c)
+    shutil.copy(directory / "meta.json", outside / "meta.json")
+    (directory / "meta.json").unlink()
+    (directory / "meta.json").symlink_to(outside / "meta.json")
+
+
+def _link_payload(c: Context, directory: Path) -> None:
+    outside = _outside(c)
+    shutil.copy(directory / "payload.pt", outside / "payload.pt")
+    (directory / "payload.pt").unlink()
+    (directory / "payload.pt").symlink_to(outside / "payload.pt")
+
+
+def _link_lock(c: Context, directory: Path) -> None:
+    """The lock of M_o is a link to a precious outside file, and M_o must be recomputed."""
+    outside = _outside(c)
+    (directory / ".lock").unlink(missing_ok=True)
+    (directory / ".lock").symlink_to(outside / "precious.txt")
+    (directory / "payload.pt").write_bytes(b"")
+
+
+def _linked_kind_dir(c: Context) -> list[str]:
+    out = c.base.copy(c.tmp / "copy")
+    outside = _outside(c)
+    shutil.move(out / "store" / "models", outside / "models")
+    (out / "store" / "models").symlink_to(outside / "models")
+    return run_args(out)
+
+
+def _gc_linked_artifact(c: Context) -> list[str]:
+    out = c.base.copy(c.tmp / "copy")
+    outside = _outside(c)
+    (out / "store" / "models" / "0123456789abcdef01234567").symlink_to(outside)
+    (out / "store" / "splits" / "x.lock").symlink_to(outside / "precious.txt")
+    return ["gc", str(out)]
+
+
+def _device_output(path: str) -> Setup:
+    def setup(c: Context) -> list[str]:
+        return run_args(Path(path))
+    return setup
+
+
+def _fifo_output(c: Context) -> list[str]:
+    os.mkfifo(c.tmp / "runs")
+    return run_args(c.tmp / "runs")
+
+
+def _supreme_data_file(c: Context) -> list[str]:
+    (c.tmp / "data.tar").write_bytes(b"an archive, not a folder")
+    c.monkeypatch.setenv("SUPREME_DATA", str(c.tmp / "data.tar"))
+    return run_args(c.tmp / "out", 'datasets=["cifar10"]', 'scenarios=["random"]')
+
+
+def _root_under_file(c: Context) -> list[str]:
+    (c.tmp / "data.tar").write_bytes(b"an archive, not a folder")
+    return run_args(c.tmp / "out", 'datasets=["cifar10"]', 'scenarios=["random"]',
+                    f'dataset.cifar10.root="{c.tmp / "data.tar" / "cifar"}"')
+
+
+def _report_of(lines: bytes, name: str = "results.jsonl") -> Setup:
+    def setup(c: Context) -> list[str]:
+        run_dir = c.tmp / "run"
+        run_dir.mkdir()
+        good = (c.base.out / "default" / "results.jsonl").read_bytes()
+        if name == "results.jsonl":
+            (run_dir / name).write_bytes(good.splitlines(keepends=True)[0] + lines)
+        else:
+            (run_dir / "results.jsonl").write_bytes(good)
+            (run_dir / name).write_bytes(lines)
+        return ["report", str(run_dir), "--out", str(c.tmp / "report")]
+    return setup
+
+
+def _unreadable_run_config(c: Context) -> list[str]:
+    (c.tmp / "out" / "default").mkdir(parents=True)
+    (c.tmp / "out" / "default" / "config.json").write_bytes(b"\xff not json")
+    return run_args(c.tmp / "out")
+
+
+SECRET = "zz-very-secret-value-42"
+
 CASES = [
     # -- the experiment file ------------------------------------------------------------
     Case("toml-malformed", toml_file("malformed.toml"), ConfigError, 2, "is not valid TOML"),
@@ -621,7 +725,8 @@ CASES = [
     Case("store-payload-not-a-mapping", _store_case(_payload_not_mapping), None, 0,
          "expected a mapping of names to tensors, got list", writes="recompute"),
     Case("store-other-architecture",
-         _store_case(_other_architecture, 'methods=["original","retrain","bi_ascent"]'),
+         _store_case(_other_architecture, 'methods=["original","retrain","bi_ascent"]',
+                     'name="arch"'),
          CellsFailed, 1, "holds weights of another architecture", writes="store",
          wiring="load_state"),
     # -- plugins ----------------------------------------------------------------------------------
@@ -659,6 +764,125 @@ CASES = [
     Case("cli-list-unknown-kind", raw("list", "widgets"), None, 2, "widgets"),
     Case("cli-report-missing-run-dir", lambda c: ["report", str(c.tmp / "nope")], UsageError, 2,
          "results.jsonl does not exist"),
+    # -- nesting (a RecursionError must never escape) -------------------------------------------
+    Case("toml-nested-100000-deep", toml_file(f"a = {_deep(100_000)}\n".encode()), ConfigError, 2,
+         "nested more than 32 levels deep"),
+    Case("toml-nested-40-deep", toml_file(f"a = {_deep(40)}\n".encode()), ConfigError, 2,
+         "nested more than 32 levels deep"),
+    Case("toml-tables-40-deep", toml_file(("[" + ".".join(["t"] * 40) + "]\nx = 1\n").encode()), ConfigError,
+         2, "nested more than 32 levels deep"),
+    Case("set-value-nested-100000-deep", on_base(f"seeds.train={_deep(100_000, '0')}"), ConfigError,
+         2, "nested more than 32 levels deep"),
+    Case("set-inline-tables-deep", on_base("method.x=" + "{a=" * 50 + "1" + "}" * 50), ConfigError,
+         2, "nested more than 32 levels deep"),
+    Case("set-key-with-100-parts", on_base("a." * 100 + "b=1"), ConfigError, 2,
+         "the key has 101 parts"),
+    # -- targets spelt differently ----------------------------------------------------------------
+    Case("random-targets-same-fraction", on_base('scenarios=["random"]',
+                                                 'targets.random=["0.5","0.50"]'),
+         ConfigError, 2, "targets '0.5' and '0.50' are the same target"),
+    Case("random-targets-exponent", on_base('scenarios=["random"]', 'targets.random=["0.25","2.5e-1"]'),
+         ConfigError, 2, "targets '0.25' and '2.5e-1' are the same target"),
+    Case("random-targets-leading-zero-count", on_base('scenarios=["random"]',
+                                                      'targets.random=["16","016"]'),
+         ConfigError, 2, "targets '16' and '016' are the same target"),
+    Case("random-targets-fraction-and-count", on_base('scenarios=["random"]',
+                                                      'targets.random=["0.25","16"]'),
+         ConfigError, 2, "'0.25' and '16' both forget 16 of the 64 training samples"),
+    Case("class-targets-unicode-forms", on_base('targets.fullclass=["\u00e9","e\u0301"]'),
+         ConfigError, 2, "are the same target in targets.fullclass"),
+    # -- output locations that are not folders -----------------------------------------------------
+    Case("output-dir-is-dev-null", _device_output("/dev/null"), ConfigError, 2,
+         "/dev/null is a character device, not a directory", absent=("delete",)),
+    Case("output-dir-under-dev-null", _device_output("/dev/null/runs"), ConfigError, 2,
+         "/dev/null is a character device, so", absent=("delete", "move /dev")),
+    Case("output-dir-is-a-fifo", _fifo_output, ConfigError, 2, "is a named pipe (FIFO)",
+         absent=("delete",)),
+    Case("output-dir-name-too-long", on_base(f'output_dir="{"r" * 300}"'), ConfigError, 2,
+         "output_dir is too long for the file system"),
+    # -- dataset locations -------------------------------------------------------------------------------
+    Case("supreme-data-is-a-file", _supreme_data_file, DatasetError, 1,
+         "data.tar is a file, not a folder, so no dataset can be found"),
+    Case("dataset-root-under-a-file", _root_under_file, DatasetError, 1,
+         "data.tar is a file, not a folder"),
+    # -- launch: processes, nodes, sizes ----------------------------------------------------------------
+    Case("fabric-nodes-without-launcher", on_base("fabric.num_nodes=2"), ConfigError, 2,
+         "needs a multi-node launcher"),
+    Case("fabric-nodes-huge", on_base("fabric.num_nodes=1000000"), ConfigError, 2,
+         "fabric.num_nodes = 1000000"),
+    Case("fabric-devices-huge", on_base("fabric.devices=100000"), ConfigError, 2,
+         "asks for more than 1024 devices per node"),
+    Case("fabric-devices-huge-string", on_base('fabric.devices="99999"'), ConfigError, 2,
+         "asks for more than 1024 devices per node"),
+    Case("fabric-devices-many-indices", on_base('fabric.devices="' + ",".join(map(str, range(2000)))
+                                                + '"'), ConfigError, 2, "more than 1024 devices"),
+    Case("fabric-cpu-processes-beyond-cores", on_base("fabric.devices=64"), ConfigError, 2,
+         "would start 64 processes on"),
+    Case("workers-beyond-cores", lambda c: [*run_args(c.base.out), "--workers", "200"],
+         ConfigError, 2, "would start 200 processes"),
+    Case("grid-too-large", on_base("seeds.unlearn_per_train=10000", "seeds.eval_per_unlearn=10000"),
+         ConfigError, 2, "the experiment has 100,000,000 cells"),
+    Case("seeds-too-many", on_base(f"seeds.train=[{','.join(map(str, range(10_001)))}]"),
+         ConfigError, 2, "seeds.train"),
+    Case("lr-huge", on_base("training.lr=1e300"), ConfigError, 2, "training.lr = 1e+300"),
+    Case("weight-decay-huge", on_base("training.weight_decay=1e9"), ConfigError, 2,
+         "training.weight_decay = 1000000000.0"),
+    Case("warmup-huge", on_base("training.warmup_epochs=10000000000"), ConfigError, 2,
+         "training.warmup_epochs"),
+    Case("milestone-huge", on_base("training.milestones=[1,99999999999]"), ConfigError, 2,
+         "milestones are epoch numbers between 0 and 100000"),
+    Case("slurm-memory-huge", on_base("slurm.mem_gb=1e12"), ConfigError, 2, "slurm.mem_gb"),
+    Case("slurm-memory-inf", on_base("slurm.mem_gb=inf"), ConfigError, 2, "slurm.mem_gb"),
+    Case("peer-timeout-zero", on_base("launch.peer_timeout_s=0"), ConfigError, 2,
+         "launch.peer_timeout_s = 0"),
+    Case("peer-timeout-nan", on_base("launch.peer_timeout_s=nan"), ConfigError, 2,
+         "launch.peer_timeout_s = nan"),
+    # -- one run directory, one experiment ---------------------------------------------------------
+    Case("run-dir-holds-another-experiment", on_base('methods=["original"]'), ConfigError, 2,
+         "holds the results of another experiment"),
+    Case("run-dir-other-experiment-names-the-fix", on_base("training.epochs=2"), ConfigError, 2,
+         "--set name=NEW_NAME, or replace the old results with --overwrite"),
+    Case("run-dir-unreadable-config", _unreadable_run_config, ConfigError, 2,
+         "holds a config.json that is not a readable experiment"),
+    # -- supreme report on damaged records -----------------------------------------------------------
+    Case("report-line-not-utf8", _report_of(b"\xff\xfe garbage\n"), UsageError, 2,
+         "results.jsonl:2 is not UTF-8 text"),
+    Case("report-record-not-an-object", _report_of(b"[1, 2, 3]\n"), UsageError, 2,
+         "results.jsonl:2 is not a result record: expected a JSON object, got list"),
+    Case("report-record-missing-field", _report_of(b'{"method": "x"}\n'), UsageError, 2,
+         "results.jsonl:2 is not a result record: it has no 'dataset'"),
+    Case("report-value-not-a-number", _report_of(
+        b'{"dataset":"d","model":"m","scenario":"s","target":"t","train_seed":0,"unlearn_seed":0,'
+        b'"eval_seed":0,"method":"x","metric":"y","key":"k","value":"high"}\n'), UsageError, 2,
+         "'value' is \"high\", not a number"),
+    Case("report-seed-not-an-integer", _report_of(
+        b'{"dataset":"d","model":"m","scenario":"s","target":"t","train_seed":"0","unlearn_seed":0,'
+        b'"eval_seed":0,"method":"x","metric":"y","key":"k","value":1}\n'), UsageError, 2,
+         "'train_seed' is \"0\", not an integer"),
+    Case("report-record-nested-deep", _report_of(_deep(100_000).encode() + b"\n"), UsageError, 2,
+         "results.jsonl:2 is not a JSON record"),
+    Case("report-failures-not-utf8", _report_of(b"\xc3\x28\n", "failures.jsonl"), UsageError, 2,
+         "failures.jsonl:1 is not UTF-8 text"),
+    # -- secrets are never shown --------------------------------------------------------------------
+    Case("secret-in-bad-slurm-extra", on_base(f'slurm.extra.api_token=[1,"{SECRET}"]'),
+         ConfigError, 2, "slurm.extra.api_token", absent=(SECRET,)),
+    Case("secret-in-malformed-set", on_base(f"method..api_key={SECRET}"), ConfigError, 2,
+         "is not of the form", absent=(SECRET,)),
+    Case("secret-in-set-into-a-value", on_base("training.epochs=3", f"training.epochs.token={SECRET}"),
+         ConfigError, 2, "'epochs' is a value, not a table", absent=(SECRET,)),
+    Case("secret-in-export-assignment", on_base(f'slurm.extra="ALL,WANDB_API_KEY={SECRET}"'),
+         ConfigError, 2, "slurm.extra = 'ALL,WANDB_API_KEY=***'", absent=(SECRET,)),
+    # -- symlinks never lead out of the store -------------------------------------------------------
+    Case("store-meta-is-a-symlink-out", _store_case(_link_meta), None, 0,
+         "has an unreadable meta.json", writes="recompute"),
+    Case("store-payload-is-a-symlink-out", _store_case(_link_payload), None, 0,
+         "has no readable payload", writes="recompute"),
+    Case("store-lock-is-a-symlink-out", _store_case(_link_lock), CellsFailed, 1,
+         "cannot open the lock file", writes="store"),
+    Case("store-kind-folder-is-a-symlink-out", _linked_kind_dir, CellsFailed, 1,
+         "leads out of the store", writes="outside"),
+    Case("gc-removes-symlinks-as-links", _gc_linked_artifact, None, 0,
+         "(a symlink: the link only, its target is untouched)", writes="store"),
 ]
 
 
@@ -677,6 +901,7 @@ def test_bad_input(case: Case, baseline: Baseline, tmp_path: Path,
     context = Context(tmp_path, baseline, monkeypatch)
     args = case.setup(context)
     own_before = snapshot(tmp_path)
+    outside_before = snapshot(tmp_path / "outside")
     result = cli(*args)
 
     assert result.code == case.code, result.err[-3000:]
@@ -688,6 +913,10 @@ def test_bad_input(case: Case, baseline: Baseline, tmp_path: Path,
     assert case.fragment in " ".join(message.split()), message[-3000:]
     assert "Traceback" not in result.err
     assert not context.marker.exists(), "a file ran code while being loaded"
+    for text in case.absent:
+        assert text not in message, f"{text!r} was shown"
+    # nothing outside the store was read through a link or written
+    assert snapshot(tmp_path / "outside") == outside_before
 
     # nothing earlier was modified
     assert snapshot(baseline.out) == baseline.files, "the baseline run was modified"

@@ -366,3 +366,178 @@ def test_workers_queue_only_unfinished_cells_round_robin_over_their_original_mod
     cells = [Cell("d", "m", "fullclass", t, s, s, s) for s in (0, 1) for t in "abc"]
     assert queue_order(cells) == [0, 3, 1, 4, 2, 5]
     assert queue_order(cells, [1, 2, 5]) == [1, 5, 2]
+
+
+# -- SIGTERM, orphaned workers, live runs and gc (issue 15) ----------------------------------
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and ".leases" not in p.parts}
+
+
+@pytest.mark.slow
+def test_sigterm_stops_after_the_current_stage_collects_and_exits_143(tmp_path: Path) -> None:
+    # a first, finished cell (target b) whose files must survive unchanged
+    first = cli(tmp_path, *SLOW_GRID, "--set", "targets={fullclass=['b']}", "--set", "name=b")
+    assert first.returncode == 0, first.stderr
+    before = _files(tmp_path / "runs" / "b")
+    code, err = run_until(tmp_path, after_lines=9, then_wait=0.5, sig=signal.SIGTERM)
+    assert code == 143, err
+    text = " ".join(err.split())
+    assert "stopping after the current stage (SIGTERM again to stop now)" in text
+    assert "Error: stopped by SIGTERM after stage 'unlearn toy_slow'" in text
+    assert "Fix: Run the same command again to resume" in text and "Traceback" not in err
+    assert assert_store_intact(tmp_path / "runs" / "store") >= 6
+    # the finished first cell was collected into results.jsonl
+    assert {r["target"] for r in results_of(tmp_path)} == {"b"}
+    assert _files(tmp_path / "runs" / "b") == before
+    assert not list((tmp_path / "runs" / "store" / ".leases").glob("*.json"))  # released
+    assert cli(tmp_path, *SLOW_GRID).returncode == 0
+
+
+@pytest.mark.slow
+def test_sigterm_to_a_run_with_workers_stops_every_worker_after_its_stage(tmp_path: Path) -> None:
+    code, err = run_until(tmp_path, after_lines=4, then_wait=0.5, sig=signal.SIGTERM,
+                          extra=("--workers", "2", "--set", "seeds.train=[0,1]"))
+    assert code == 143, err
+    assert "Error: stopped by SIGTERM; every finished artifact is kept" in " ".join(err.split())
+    assert (tmp_path / "runs" / "default" / "results.jsonl").exists()
+    assert assert_store_intact(tmp_path / "runs" / "store") >= 4
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat[1]) == pid and b"resource_tracker" not in command:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+def test_workers_stop_after_their_stage_when_the_parent_dies(tmp_path: Path) -> None:
+    args = (*SLOW_GRID, "--set", "seeds.train=[0,1,2]", "--set", "method.toy_slow.seconds=2",
+            "--workers", "2")
+    process = subprocess.Popen(cli_command(tmp_path, *args), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env=cli_env())
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "retrain M_r" in line:  # workers are computing
+            break
+    workers = _children(process.pid)
+    assert len(workers) == 2
+    process.kill()  # the parent dies without a word
+    process.wait()
+    deadline = time.monotonic() + 60
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(w) for w in workers), "orphaned workers went on"
+    cells = list((tmp_path / "runs" / "default" / "cells").glob("*.json"))
+    assert len(cells) < 6  # they did not run the whole queue unsupervised
+    assert assert_store_intact(tmp_path / "runs" / "store") >= 4
+
+
+@pytest.mark.slow
+def test_gc_during_a_run_keeps_what_the_run_uses_and_says_why(tmp_path: Path) -> None:
+    args = (*SLOW_GRID, "--set", "method.toy_slow.seconds=4")
+    process = subprocess.Popen(cli_command(tmp_path, *args), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env=cli_env())
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "retrain M_r" in line:  # dataset, M_o, split and M_r exist; no cell has finished
+            break
+    store = tmp_path / "runs" / "store"
+    existing = {f"{p.parent.parent.name}/{p.parent.name}" for p in store.glob(f"*/*/{META}")}
+    assert len(existing) == 4
+    gc = subprocess.run([sys.executable, "-m", "supreme", "gc", str(tmp_path / "runs")],
+                        capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert gc.returncode == 0, gc.stderr
+    assert "live run: pid" in gc.stdout
+    for name in existing:
+        assert f"kept {name} (used by the live run pid {process.pid}" in gc.stdout
+    assert "removed 0 artifacts" in gc.stdout
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    # nothing gc saw was removed and computed again
+    recomputed = {x.rsplit("[", 1)[1][:10] for x in err.splitlines() if "computed in" in x}
+    assert not recomputed & {name.split("/")[1][:10] for name in existing}
+    # after the run, everything is referenced by outcome files: gc removes nothing
+    after = collect_garbage_cli(tmp_path)
+    assert "removed 0 artifacts" in after and "live run" not in after
+
+
+def collect_garbage_cli(tmp_path: Path) -> str:
+    done = subprocess.run([sys.executable, "-m", "supreme", "gc", str(tmp_path / "runs")],
+                          capture_output=True, text=True, env=cli_env(), timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_another_experiment_on_a_live_run_directory_is_refused(tmp_path: Path) -> None:
+    args = (*SLOW_GRID, "--set", "method.toy_slow.seconds=6")
+    process = subprocess.Popen(cli_command(tmp_path, *args), stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env=cli_env())
+    assert process.stderr is not None
+    for line in process.stderr:
+        if "retrain M_r" in line:
+            break
+    # --overwrite passes the config.json check; the live run's lease refuses it
+    other = cli(tmp_path, "--set", "methods=['original','toy_ascent']", "--overwrite")
+    assert other.returncode == 2, other.stderr
+    text = " ".join(other.stderr.split())
+    assert "is in use by a running experiment with a different configuration" in text
+    assert "Fix: Give this experiment its own run directory with --set name=NEW_NAME" in text
+    # the same experiment may join (it shares the work through the store's locks)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    assert (tmp_path / "runs" / "default" / "config.json").exists()
+
+
+@pytest.mark.slow
+def test_a_resume_with_two_workers_is_the_same_experiment(tmp_path: Path) -> None:
+    args = ("--set", "methods=['original','retrain','toy_ascent']", "--set", "seeds.train=[0,1]")
+    assert cli(tmp_path, *args).returncode == 0
+    before = results_of(tmp_path)
+    again = cli(tmp_path, *args, "--workers", "2")  # launch.workers does not change results
+    assert again.returncode == 0, again.stderr
+    assert results_of(tmp_path) == before
+    changed = cli(tmp_path, *args, "--set", "training.epochs=2")
+    assert changed.returncode == 2
+    assert "holds the results of another experiment" in " ".join(changed.stderr.split())
+    assert results_of(tmp_path) == before
+    replaced = cli(tmp_path, *args, "--set", "training.epochs=2", "--overwrite")
+    assert replaced.returncode == 0, replaced.stderr
+
+
+@pytest.mark.slow
+def test_a_process_waiting_for_missing_peers_says_so_and_stops(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**cli_env(), "LOCAL_RANK": "1", "RANK": "1", "WORLD_SIZE": "2", "NODE_RANK": "0",
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    start = time.monotonic()
+    done = subprocess.run(cli_command(tmp_path, "--set", "methods=['original']", "--set",
+                                      "fabric.devices=2", "--set", "fabric.strategy=ddp",
+                                      "--set", "launch.peer_timeout_s=4"),
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert time.monotonic() - start < 60
+    text = " ".join(done.stderr.split())
+    assert "rank 1 waiting for the other 1 process(es) of the world to join" in text
+    assert "did not join within 4 s" in text and "Fix: start every process" in text

@@ -14,7 +14,8 @@ from supreme.store import META, PAYLOAD, StoreWarning
 
 
 def run(settings: dict[str, Any], **changes: Any) -> supreme.Results:
-    return supreme.run(supreme.load_config(data={**settings, **changes}))
+    # changed experiments replace the run directory's results (the store is shared)
+    return supreme.run(supreme.load_config(data={**settings, **changes}), overwrite=True)
 
 
 def test_a_run_produces_every_record_and_writes_them(toy_experiment: dict[str, Any]) -> None:

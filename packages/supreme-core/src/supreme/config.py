@@ -50,6 +50,11 @@ PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true", "64-t
               "transformer-engine", "transformer-engine-float16")
 PRECISION_ALIASES = {"32": "32-true", "16": "16-mixed", "bf16": "bf16-mixed", "64": "64-true"}
 _DEVICES = re.compile(r"^\s*(auto|-1|\d+(\s*,\s*\d+)*\s*,?)\s*$")  # as Lightning parses
+#: Bounds on how many processes a configuration may ask for (per node, nodes).
+MAX_DEVICES = 1024
+MAX_NODES = 4096
+#: How deeply an experiment's tables and lists may nest (TOML and --set values).
+MAX_DEPTH = 32
 #: Run names that would put a run directory on top of the store.
 RESERVED_NAMES = frozenset({"store"})
 
@@ -88,7 +93,7 @@ class FabricConfig(_Strict):
 
     accelerator: str = Field("cpu", description="cpu, cuda, gpu, mps, tpu or auto")
     devices: int | str = Field(1, description="number of devices, or 'auto'")
-    num_nodes: int = Field(1, ge=1)
+    num_nodes: int = Field(1, ge=1, le=MAX_NODES)
     strategy: str = Field("auto", description="auto, ddp, ddp_spawn, fsdp, deepspeed, ...")
     precision: str = Field("32-true", description="any Fabric precision string")
     batch: Literal["global", "per_device"] = Field(
@@ -119,16 +124,19 @@ class FabricConfig(_Strict):
         if isinstance(value, int):
             if value < 1 and value != -1:
                 raise ValueError("must be a number of devices >= 1, -1 (all) or 'auto'")
-        elif not _DEVICES.match(value):
+        elif not _DEVICES.match(value) or len(value) > 10_000:
             raise ValueError("must be a number of devices, 'auto', -1, or device indices "
                              "such as '0,1'")
+        numbers = [int(v) for v in re.findall(r"\d+", str(value))]
+        if any(n > MAX_DEVICES for n in numbers) or len(numbers) > MAX_DEVICES:
+            raise ValueError(f"asks for more than {MAX_DEVICES} devices per node")
         return value
 
 
 class SeedConfig(_Strict):
     """The three-level seed protocol: I training seeds, J unlearning and K evaluation seeds."""
 
-    train: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    train: list[int] = Field(default_factory=lambda: [0], min_length=1, max_length=10_000)
     unlearn_per_train: int = Field(1, ge=1, le=10_000, description="J")
     eval_per_unlearn: int = Field(1, ge=1, le=10_000, description="K")
     protocol: Literal["paper", "sparse"] = "paper"
@@ -178,8 +186,8 @@ class TrainingConfig(_Strict):
     @classmethod
     def _milestones(cls, value: list[int] | None) -> list[int] | None:
         if value is not None:
-            if any(m < 0 for m in value):
-                raise ValueError("milestones are epoch numbers and cannot be negative")
+            if any(m < 0 or m > 100_000 for m in value):
+                raise ValueError("milestones are epoch numbers between 0 and 100000")
             if sorted(set(value)) != list(value):
                 raise ValueError("milestones must be distinct and increasing")
         return value
@@ -221,6 +229,11 @@ class LaunchConfig(_Strict):
     workers: int | Literal["auto"] = Field(
         1, description="cells run at once on this machine; auto = one per device"
     )
+    peer_timeout_s: float = Field(
+        600.0, gt=0, le=86_400,
+        description="how long a process of a multi-process world waits for its peers to "
+        "join before it stops with an error",
+    )
 
     @field_validator("workers")
     @classmethod
@@ -237,11 +250,13 @@ class SlurmConfig(_Strict):
     account: str | None = None
     time_min: int = Field(60, ge=1, le=525_600, description="time limit per task, minutes")
     nodes: int = Field(1, ge=1, le=4096)
-    tasks_per_node: int | None = Field(None, ge=1, description="default: fabric.devices")
+    tasks_per_node: int | None = Field(None, ge=1, le=MAX_DEVICES,
+                                       description="default: fabric.devices")
     gpus_per_task: int = Field(0, ge=0, le=64, description="GPUs per task (gres)")
     cpus_per_task: int | None = Field(None, ge=1, le=4096)
-    mem_gb: float | None = Field(None, gt=0)
-    max_concurrent: int | None = Field(None, ge=1, description="array tasks running at once")
+    mem_gb: float | None = Field(None, gt=0, le=1_000_000)
+    max_concurrent: int | None = Field(None, ge=1, le=100_000,
+                                       description="array tasks running at once")
     cells_per_task: int = Field(1, ge=1, le=100_000)
     extra: dict[str, str | int | bool] = Field(
         default_factory=dict, description="more sbatch options, e.g. {qos = 'high'}"
@@ -253,10 +268,10 @@ class SlurmConfig(_Strict):
     def _folder_inside_run_dir(cls, value: Path | None) -> Path | None:
         return _inside(value, "the run directory (it is relative to output_dir/name)")
 
-    @field_validator("mem_gb")
+    @field_validator("mem_gb", mode="before")
     @classmethod
-    def _finite_memory(cls, value: float | None) -> float | None:
-        return _finite(value)
+    def _finite_memory(cls, value: Any) -> Any:
+        return _finite(value) if isinstance(value, float) else value  # before the bounds
 
 
 class WandbConfig(_Strict):
@@ -353,16 +368,32 @@ class ExperimentConfig(_Strict):
             if not chosen:
                 raise ValueError(f"targets.{scenario} is empty: list at least one target, or "
                                  "remove the key to use the dataset's default targets")
-            seen = [t for i, t in enumerate(chosen) if t in chosen[:i]]
-            if seen:
-                raise ValueError(f"target {seen[0]!r} is listed twice in targets.{scenario}")
             if scenario == "random":
                 for target in chosen:
                     _check_random_target(target)
+            spelled = [_canonical_target(scenario, t) for t in chosen]
+            for i, canonical in enumerate(spelled):
+                if canonical in spelled[:i]:
+                    first = chosen[spelled.index(canonical)]
+                    twice = (f"target {first!r} is listed twice" if first == chosen[i] else
+                             f"targets {first!r} and {chosen[i]!r} are the same target")
+                    raise ValueError(f"{twice} in targets.{scenario}")
         return targets
 
     def run_dir(self) -> Path:
         return self.output_dir / self.name
+
+
+def _canonical_target(scenario: str, target: str) -> Any:
+    """What a target means, whatever its spelling: the number of a random-scenario target
+    ("0.5", "0.50", "5e-1" and " .5" are one fraction; "50" and "50.0" one count), a class
+    name as written after Unicode normalisation (NFC) otherwise."""
+    import unicodedata
+
+    if scenario == "random":
+        value = float(target)
+        return ("count", int(value)) if value >= 1 else ("fraction", value)
+    return unicodedata.normalize("NFC", target)
 
 
 def _check_random_target(target: str) -> None:
@@ -389,11 +420,41 @@ def parse_override(assignment: str) -> tuple[list[str], Any]:
             f"--set {assignment!r} is not of the form key.path=value",
             "Example: --set seeds.train=[0,1] or --set method.finetune.epochs=3",
         )
+    if len(path) > MAX_DEPTH:
+        raise ConfigError(f"--set {_shorten(key)}=...: the key has {len(path)} parts, more than "
+                          f"the {MAX_DEPTH} an experiment can nest", "Set an existing field, e.g. "
+                          "--set seeds.train=[0,1].")
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw
+    except RecursionError:
+        raise _too_deep(f"--set {_shorten(key)}=...") from None
+    check_depth(value, f"--set {_shorten(key)}", len(path))
     return path, value
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _too_deep(where: str) -> ConfigError:
+    return ConfigError(f"{where}: nested more than {MAX_DEPTH} levels deep",
+                       "An experiment is a few levels of tables and lists; flatten the value.")
+
+
+def check_depth(value: Any, where: str, depth: int = 0) -> None:
+    """Refuse tables and lists nested more than :data:`MAX_DEPTH` levels (iteratively: a
+    value nested thousands of levels deep must not exhaust the stack here either)."""
+    stack = [(value, depth)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_DEPTH:
+            raise _too_deep(where)
+        if isinstance(node, dict):
+            stack.extend((v, level + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, level + 1) for v in node)
 
 
 def apply_overrides(data: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -421,15 +482,21 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             "Pass the path of a TOML experiment file, or no file for the default experiment.",
         )
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text ({exc.reason})", "Save it as UTF-8.") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}", "Fix the syntax there.") from exc
+    except RecursionError:
+        raise _too_deep(str(path)) from None
+    check_depth(data, str(path))
+    return data
 
 
 def validation_error(exc: ValidationError, source: str, prefix: str = "") -> ConfigError:
-    """A :class:`ConfigError` naming each bad field path, its value and what is allowed."""
+    """A :class:`ConfigError` naming each bad field path, its value and what is allowed
+    (the value of a secret-looking key is shown as ``***``)."""
+    from supreme.loggers import is_secret_name
     lines = []
     for err in exc.errors():
         field = ".".join([prefix, *(str(p) for p in err["loc"])] if prefix else
@@ -438,7 +505,9 @@ def validation_error(exc: ValidationError, source: str, prefix: str = "") -> Con
             lines.append(f"{field}: unknown key")
         else:
             value = err.get("input")
-            lines.append(f"{field} = {value!r}: {err['msg']}")
+            shown = "'***'" if any(is_secret_name(str(p)) for p in err["loc"]) or \
+                is_secret_name(prefix) else repr(value)
+            lines.append(f"{field} = {shown}: {err['msg']}")
     head = f"invalid experiment ({source}): " + "; ".join(lines)
     return ConfigError(head, "Fix the field(s) named above; docs/configuration.md lists them all.")
 
@@ -465,6 +534,10 @@ def load_config(
         merged = {**read_toml(path), **merged}
     merged = apply_overrides(merged, overrides)
     source = str(path) if path else "settings"
+    check_depth(merged, str(path) if path else "settings")
+    from supreme.loggers import remember_secrets
+
+    remember_secrets(merged)  # never shown in an error message, a warning or config.json
     try:
         config = ExperimentConfig.model_validate(merged)
     except ValidationError as exc:

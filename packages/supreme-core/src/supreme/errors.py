@@ -59,6 +59,13 @@ class CellsFailed(SupremeError):
 
 
 class Interrupted(SupremeError):
-    """The run was stopped by SIGINT after a stage; every finished artifact is kept."""
+    """The run was stopped by SIGINT or SIGTERM after a stage; every finished artifact is
+    kept. Exit code 130 after SIGINT, 143 after SIGTERM (:mod:`supreme.signals`)."""
 
     exit_code = 130
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        from supreme import signals
+
+        super().__init__(message, hint)
+        self.exit_code = signals.exit_code()

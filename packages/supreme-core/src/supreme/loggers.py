@@ -101,6 +101,8 @@ def secret_values(*sources: Mapping[str, Any], environ: Mapping[str, str] | None
     found: set[str] = set()
     env = os.environ if environ is None else environ
     found.update(value for name, value in env.items() if is_secret_name(name))
+    if environ is None:
+        found.update(_REMEMBERED)
 
     def walk(node: Any, secret: bool) -> None:
         if isinstance(node, Mapping):
@@ -118,8 +120,24 @@ def secret_values(*sources: Mapping[str, Any], environ: Mapping[str, str] | None
                      if len(v.strip()) >= _MIN_SECRET_LENGTH and v.strip().lower() not in _NOT_SECRET)
 
 
+#: secret values of the experiment this process loaded (:func:`remember_secrets`)
+_REMEMBERED: set[str] = set()
+#: ``NAME=VALUE`` in free text where NAME looks like a credential (``--set a.api_key=...``,
+#: ``export=ALL,WANDB_API_KEY=...`` in ``slurm.extra``): the value is masked
+_ASSIGNMENT = re.compile(r"([A-Za-z0-9_.\-]*(?:KEY|TOKEN|SECRET|PASSWORD)[A-Za-z0-9_.\-]*\s*=\s*)"
+                         r"(\"[^\"]*\"|'[^']*'|[^\s,;&'\"]+)", re.IGNORECASE)
+
+
+def remember_secrets(*sources: Mapping[str, Any]) -> None:
+    """Remember the secret values of ``sources`` (a loaded experiment) for the rest of the
+    process, so error messages and warnings never show them."""
+    _REMEMBERED.update(secret_values(*sources, environ={}))
+
+
 def scrub(text: str, secrets: Iterable[str] | None = None) -> str:
-    """``text`` with every occurrence of a secret value replaced by ``***``."""
+    """``text`` with every occurrence of a secret value, and every value assigned to a
+    secret-looking name (``API_KEY=...``), replaced by ``***``."""
+    text = _ASSIGNMENT.sub(lambda m: m.group(1) + MASK, text)
     for secret in sorted(secret_values() if secrets is None else secrets, key=len, reverse=True):
         if secret and secret in text:
             text = text.replace(secret, MASK)

@@ -118,6 +118,7 @@ class Resolved:
         return any(need in m.needs for m in self.metrics.values())
 
     def cells(self) -> list[Cell]:
+        self._check_grid_size()
         cells = []
         for dataset in self.config.datasets:
             spec = self.datasets[dataset]
@@ -127,6 +128,27 @@ class Resolved:
                         for s_t, s_u, s_e in seed_triples(self.config):
                             cells.append(Cell(dataset, model, scenario, target, s_t, s_u, s_e))
         return cells
+
+
+    def _check_grid_size(self) -> None:
+        """Refuse a grid too large to list, run or report (before listing it)."""
+        seeds = self.config.seeds
+        triples = len(seeds.train) * seeds.unlearn_per_train * seeds.eval_per_unlearn
+        pairs = sum(len(targets(self.config, self.datasets[d], s))
+                    for d in self.config.datasets for s in self.config.scenarios)
+        count = pairs * len(self.config.models) * triples
+        if count > MAX_CELLS:
+            raise ConfigError(
+                f"the experiment has {count:,} cells ({pairs} dataset/scenario/target "
+                f"combinations x {len(self.config.models)} model(s) x {triples:,} seed "
+                f"triples), more than the {MAX_CELLS:,} one run can hold",
+                "Lower seeds.train, seeds.unlearn_per_train or seeds.eval_per_unlearn, or split "
+                "the experiment into several (each with its own name).",
+            )
+
+
+#: the most cells one experiment may have (each has an outcome file and report rows)
+MAX_CELLS = 100_000
 
 
 def targets(config: ExperimentConfig, spec: DatasetSpec, scenario: str) -> list[str]:

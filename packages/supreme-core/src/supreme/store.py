@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from supreme.errors import StoreError
+from supreme.safeio import inside, open_lock, read_inside, write_atomically
 
 PAYLOAD = "payload.pt"
 META = "meta.json"
@@ -52,13 +53,10 @@ def hash_key(payload: Mapping[str, Any]) -> str:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write through a temporary file and a rename; a failed write (full disk, read-only
+    file system) removes the temporary file and raises a two-line
+    :class:`~supreme.safeio.WriteFailed` (:func:`supreme.safeio.write_atomically`)."""
+    write_atomically(path, data)
 
 
 def strict_json(obj: Any, **kwargs: Any) -> str:
@@ -83,17 +81,41 @@ class Store:
     def has(self, kind: str, key: str) -> bool:
         return (self.path(kind, key) / META).is_file()
 
+    def _own_directory(self, kind: str, key: str) -> Path:
+        """The artifact's directory, which must not lead out of the store (a symlinked kind
+        or artifact directory is refused: nothing is ever written through it)."""
+        directory = self.path(kind, key)
+        for path in (self.root / kind, directory):
+            if os.path.lexists(path) and not inside(path, self.root):
+                raise StoreError(
+                    f"{path} leads out of the store (a symlink to {os.path.realpath(path)}); "
+                    "the store never reads or writes through it",
+                    f"Remove the link (`supreme gc {self.root.parent}` does) and run again.",
+                )
+        return directory
+
     @contextlib.contextmanager
     def lock(self, kind: str, key: str) -> Iterator[None]:
-        """An exclusive lock on one artifact, across processes sharing the file system."""
-        directory = self.path(kind, key)
+        """An exclusive lock on one artifact, across processes sharing the file system.
+
+        The lock file is opened with ``O_CREAT | O_NOFOLLOW``: never truncated, never a
+        symlink followed out of the store."""
+        directory = self._own_directory(kind, key)
         directory.mkdir(parents=True, exist_ok=True)
-        with open(directory / ".lock", "w") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            fd = open_lock(directory / ".lock")
+        except OSError as exc:
+            raise StoreError(f"cannot open the lock file {directory / '.lock'}: {exc.strerror or exc}",
+                             "Remove it (it must be a plain file inside the store) and run "
+                             "again.") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
     # -- writing ------------------------------------------------------------------
     def save(
@@ -101,7 +123,7 @@ class Store:
     ) -> None:
         import torch
 
-        directory = self.path(kind, key)
+        directory = self._own_directory(kind, key)
         record = {**meta, "written_ns": time.time_ns()}
         if tensors is not None:
             buffer = io.BytesIO()
@@ -115,8 +137,8 @@ class Store:
     def meta(self, kind: str, key: str) -> dict[str, Any]:
         path = self.path(kind, key) / META
         try:
-            meta = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            meta = json.loads(read_inside(path, self.root).decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:
             raise StoreError(
                 f"artifact {kind}/{key} has an unreadable {META} ({path}): {exc}",
                 f"Delete {self.path(kind, key)} and rerun; it will be recomputed.",
@@ -143,7 +165,7 @@ class Store:
         path = self.path(kind, key) / PAYLOAD
         redo = f"It will be recomputed (or delete {self.path(kind, key)})."
         try:
-            data = path.read_bytes()
+            data = read_inside(path, self.root)
         except OSError as exc:
             raise StoreError(f"artifact {kind}/{key} has no readable payload {path} ({exc})",
                              redo) from exc

@@ -27,6 +27,7 @@ and the fix. Nothing is written: no run directory, no store entry.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -80,14 +81,21 @@ def check_outputs(config: ExperimentConfig) -> None:
     if slurm is not None and (Path(slurm).is_absolute() or ".." in Path(slurm).parts):
         raise ConfigError(f"slurm.folder = {str(slurm)!r} would leave the run directory {run_dir}",
                           "Give a relative path without '..' (it is relative to output_dir/name).")
+    _check_path_lengths(out)
     folders = [(out, "output_dir"), (out / "store", "output_dir"), (run_dir, "name")]
     folders += [(run_dir / sub, "name") for sub in RUN_FOLDERS]
     for path, field in folders:
         if path.exists() and not path.is_dir():
+            what = _not_a_folder(path)
+            fix = (f"Move or delete {path}, or choose another {field}." if what == "a file"
+                   else f"Choose another {field} (e.g. --set output_dir=supreme-runs); leave "
+                   f"{path} as it is.")
             raise ConfigError(
-                f"{field} = {str(getattr(config, field))!r}: {path} is a file, not a directory",
-                f"Move or delete {path}, or choose another {field}.",
+                f"{field} = {str(getattr(config, field))!r}: {path} is {what}, not a directory",
+                fix,
             )
+        if path.is_dir():
+            _check_writable(path, field, str(getattr(config, field)))
     for name in RUN_FILES:
         if (run_dir / name).is_dir():
             raise ConfigError(
@@ -96,14 +104,54 @@ def check_outputs(config: ExperimentConfig) -> None:
             )
     existing = next(p for p in (run_dir, *run_dir.parents) if p.exists() or p == Path(p.anchor))
     if not existing.is_dir():
+        what = _not_a_folder(existing)
         raise ConfigError(
-            f"output_dir = {str(out)!r}: {existing} is a file, so {run_dir} cannot be created",
-            f"Choose an output_dir whose parent directories are directories, or move {existing}.",
+            f"output_dir = {str(out)!r}: {existing} is {what}, so {run_dir} cannot be created",
+            "Choose an output_dir whose parent directories are directories"
+            + (f", or move {existing}." if what == "a file" else f"; leave {existing} as it is."),
         )
     if not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(
             f"output_dir = {str(out)!r}: {existing} is not writable, so results cannot be saved",
             "Choose an output_dir you can write to (e.g. --set output_dir=supreme-runs).",
+        )
+
+
+def _not_a_folder(path: Path) -> str:
+    """What ``path`` is, in words: "a file", or the kind of special file it is."""
+    import stat
+
+    mode = os.stat(path).st_mode
+    for test, what in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return what
+    return "a file"
+
+
+def _check_path_lengths(out: Path) -> None:
+    too_long = [p for p in out.parts if len(os.fsencode(p)) > 255]
+    if too_long or len(os.fsencode(str(out))) > 3900:
+        raise ConfigError(
+            f"output_dir is too long for the file system ({len(str(out))} characters"
+            + (f"; a part has {len(os.fsencode(too_long[0]))} bytes, at most 255" if too_long
+               else "") + ")",
+            "Choose a shorter output_dir (e.g. --set output_dir=supreme-runs).",
+        )
+
+
+def _check_writable(path: Path, field: str, value: str) -> None:
+    """``path`` (an existing folder a run writes into) is writable: not on a read-only file
+    system, not without write permission."""
+    read_only = False
+    with contextlib.suppress(OSError):
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    if read_only or not os.access(path, os.W_OK | os.X_OK):
+        why = "is on a read-only file system" if read_only else "is not writable"
+        raise ConfigError(
+            f"{field} = {value!r}: {path} {why}, so results cannot be saved there",
+            "Remount it read-write or fix its permissions, or choose another output_dir "
+            "(e.g. --set output_dir=supreme-runs).",
         )
 
 
@@ -165,6 +213,8 @@ def check_data(resolved: Resolved, cells: Sequence[Cell]) -> None:
         labels = {split: _labels(spec, name, split) for split in ("train", "test")}
         for scenario, target in sorted(pairs):
             _check_split(spec, name, scenario, target, labels)
+        _check_same_amounts(name, sorted(t for s, t in pairs if s == "random"),
+                            len(labels["train"][0]))
 
 
 def _labels(spec: DatasetSpec, name: str, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -198,6 +248,23 @@ def _check_range(name: str, split: str, what: str, values: torch.Tensor, count: 
             f"{count} classes (ids 0..{count - 1})",
             "The dataset's files and its class list disagree; fix or replace them.",
         )
+
+
+def _check_same_amounts(name: str, targets: list[str], n_train: int) -> None:
+    """Two random-scenario targets that forget the same number of samples ("0.5" and "32" of
+    64) are one target: their cells would compute the same splits twice."""
+    from supreme.pipeline.split import parse_amount
+
+    seen: dict[int, str] = {}
+    for target in targets:
+        size = parse_amount(target, n_train)
+        if size in seen:
+            raise ConfigError(
+                f"targets.random: {seen[size]!r} and {target!r} both forget {size} of the "
+                f"{n_train} training samples of {name!r}, so they are the same target",
+                "Keep one of them in targets.random.",
+            )
+        seen[size] = target
 
 
 def _check_split(spec: DatasetSpec, name: str, scenario: str, target: str,

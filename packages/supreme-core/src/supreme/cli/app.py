@@ -83,6 +83,9 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         strict_gates: Annotated[bool, typer.Option(
             "--strict-gates", help="A cell whose reference models (M_o, M_r) fail their "
             "checks fails (same as gates.mode = 'strict').")] = False,
+        overwrite: Annotated[bool, typer.Option(
+            "--overwrite", help="The run directory holds another experiment: replace its "
+            "results (the store keeps every artifact).")] = False,
     ) -> None:
         """Train, unlearn and evaluate every cell of an experiment; print the results.
 
@@ -101,7 +104,7 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
         results = supreme.run(cfg, reporter=output.stage_printer(),  # stage lines: stderr
                               fail_fast=fail_fast, workers=workers, launcher=launcher,
                               dry_run=dry_run, wait=wait, plugin_files=plugin_files,
-                              recompute=recompute)
+                              recompute=recompute, overwrite=overwrite)
         if dry_run or results.rank != 0:
             return  # one process prints (under DDP every process runs this command)
         if not wait:
@@ -172,8 +175,8 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
             "--dry-run", help="List what would be removed; remove nothing.")] = False,
         as_json: Annotated[bool, JSON_OPTION] = False,
     ) -> None:
-        """Remove store artifacts that no cell of any run references (run it when no
-        experiment is running: an interrupted cell's artifacts count as garbage)."""
+        """Remove store artifacts that no cell of any run references. While runs are alive,
+        everything they use or wrote since they started is kept (and listed with why)."""
         from supreme.gc import collect_garbage
 
         found = collect_garbage(output_dir, dry_run=dry_run)
@@ -181,10 +184,16 @@ def build_app(options: GlobalOptions | None = None) -> typer.Typer:
             sys.stdout.write(json.dumps(found.__dict__, indent=2) + "\n")
             return
         verb = "would remove" if dry_run else "removed"
+        for run in found.live_runs:
+            typer.echo(f"live run: {run}")
         for name in found.removed:
             typer.echo(f"{verb} {name}")
+        for name in found.links:
+            typer.echo(f"{verb} {name} (a symlink: the link only, its target is untouched)")
         for name in found.busy:
             typer.echo(f"skipped {name} (being computed)")
+        for name, reason in found.in_use.items():
+            typer.echo(f"kept {name} ({reason})")
         typer.echo(f"{verb} {len(found.removed)} artifacts and {len(found.temporary)} temporary "
                    f"files ({found.freed_bytes / 1e6:.1f} MB); kept {found.kept}")
 

@@ -55,23 +55,46 @@ def print_error(error: SupremeError) -> None:
     from rich.console import Console
     from rich.markup import escape
 
+    from supreme.loggers import scrub
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    console.print(f"[bold red]Error:[/] {escape(error.message)}")
+    console.print(f"[bold red]Error:[/] {escape(scrub(error.message))}")
     if error.hint:
-        console.print(f"[red]Fix:[/] {escape(error.hint)}")
+        console.print(f"[red]Fix:[/] {escape(scrub(error.hint))}")
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
     from rich.console import Console
     from rich.markup import escape
 
-    text = str(message)
+    from supreme.loggers import scrub
+
+    text = scrub(str(message))
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[yellow]warning:[/] {escape(text)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    import signal
+    import threading
+
+    from supreme import signals
+
     options, args = split_global_options(sys.argv[1:] if argv is None else argv)
     warnings.showwarning = _show_warning
+    signals.reset()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, signals.terminate)  # like Ctrl-C, exit 143
+    try:
+        _main(options, args)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _main(options: GlobalOptions, args: list[str]) -> None:
+    from supreme import signals
+
     try:
         from supreme import registry
         from supreme.cli.app import build_app
@@ -85,8 +108,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print_error(error)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+        print(f"stopped by {signals.name()}", file=sys.stderr)
+        sys.exit(signals.exit_code())
     except Exception as exc:  # a bug, not bad input: short message unless --debug
         if options.debug:
             raise

@@ -196,9 +196,25 @@ def run_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
     def report(event: Any) -> None:
         print(event.line(), flush=True)
 
-    outcomes = run_cells(config, payload["indices"], reporter=report,
-                         recompute=Recompute.from_json(payload.get("recompute")),
-                         log=False)  # the launcher logs the collected outcomes
+    # a requeued task (preemption, `scontrol requeue`) skips what this code finished before
+    from supreme.pipeline.cells import cell_path, read_outcome
+    from supreme.plan import resolve
+
+    recompute = Recompute.from_json(payload.get("recompute"))
+    resolved = resolve(config, registry.default())
+    cells, code = resolved.cells(), resolved.code_digest()
+    todo = [i for i in payload["indices"] if 0 <= i < len(cells) and (recompute or not (
+        (o := read_outcome(cell_path(config, cells[i]), code)) and o["status"] == "finished"))]
+    if len(todo) < len(payload["indices"]):
+        print(f"supreme: cells {sorted(set(payload['indices']) - set(todo))} finished already",
+              flush=True)
+    try:
+        outcomes = run_cells(config, todo, reporter=report, recompute=recompute,
+                             log=False)  # the launcher logs the collected outcomes
+    except Interrupted as exc:  # SIGTERM (time limit, preemption): the finished cells are kept
+        print(f"supreme: task {where}: {exc.message}; finished cells are recorded, the others "
+              "run again when the task is requeued or the command is rerun", flush=True)
+        raise
     for o in outcomes:
         print(f"supreme: cell {o.index} {o.status} in {o.seconds:.1f} s", flush=True)
     return [{"index": o.index, "status": o.status, "failures": len(o.failures)}
@@ -457,7 +473,9 @@ def launch(
     echo(f"SLURM: {len(chosen)} cells: {len(finished)} finished, {len(active)} queued or "
          f"running in earlier jobs, {len(todo)} to submit in {len(chunks)} array task(s)")
     if dry_run:
-        for line in sbatch_lines(params, len(chunks)):
+        from supreme.loggers import redact
+
+        for line in sbatch_lines(redact(params), len(chunks)):
             echo("  " + line)
         echo(f"  logs: {folder}/%j")
         for number, chunk in enumerate(chunks):
@@ -496,9 +514,11 @@ def launch(
         for job, chunk in zip(submitted, chunks, strict=True):
             new_tasks.append(_Task(str(job.job_id), chunk, str(folder / "%j"), submitted_at))
         array = new_tasks[0].job.split("_")[0]
+        from supreme.loggers import redact
+
         jobs["submissions"].append({
             "array": array, "submitted_at": submitted_at, "folder": str(folder / "%j"),
-            "parameters": params, "tasks": [{"job": t.job, "cells": t.cells} for t in new_tasks],
+            "parameters": redact(params), "tasks": [{"job": t.job, "cells": t.cells} for t in new_tasks],
         })
         for t in new_tasks:
             for index in t.cells:

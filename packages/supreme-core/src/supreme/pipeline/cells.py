@@ -17,12 +17,13 @@ outcome. Cells are cheap to run again: every stage they finished is reused from 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -117,7 +118,11 @@ def pending_cells(config: ExperimentConfig, cells: Sequence[Cell], code: str | N
 
 
 def write_config(config: ExperimentConfig) -> None:
-    atomic_write_json(config.run_dir() / "config.json", config.model_dump(mode="json"))
+    """``RUN_DIR/config.json``, with the values of secret-looking keys redacted (the run
+    itself keeps using them)."""
+    from supreme.loggers import redact
+
+    atomic_write_json(config.run_dir() / "config.json", redact(config.model_dump(mode="json")))
 
 
 def collect(config: ExperimentConfig, registry: Registry | None = None, *,
@@ -199,7 +204,7 @@ def _run_cells(
     log: bool = True,
     recompute: Recompute | None = None,
 ) -> tuple[list[CellOutcome], Runner]:
-    from supreme.pipeline.fabric import make_fabric, share_cpu_threads
+    from supreme.pipeline.fabric import launch_with_timeout, make_fabric, share_cpu_threads
     from supreme.pipeline.run import Runner, interruptible
 
     resolved = resolved or resolve(config, registry or default())
@@ -214,7 +219,7 @@ def _run_cells(
     # Lightning's hint to use srun is noise where SLURM is installed but we run locally
     warnings.filterwarnings("ignore", message=r"The `srun` command is available")
     fabric = make_fabric(config.fabric)
-    fabric.launch()
+    launch_with_timeout(fabric, config.launch.peer_timeout_s)
     share_cpu_threads(fabric, config.fabric.num_nodes)
     if not fabric.is_global_zero:
         from supreme import progress
@@ -238,7 +243,8 @@ def _run_cells(
     code = resolved.code_digest()
     outcomes = []
     try:
-        with interruptible():
+        with interruptible(), _leased(config) as lease:
+            runner.lease = lease
             for index in chosen:
                 cell = cells[index]
                 start = time.perf_counter()
@@ -263,6 +269,16 @@ def _run_cells(
         if own_loggers:
             loggers.close()
     return outcomes, runner
+
+
+@contextlib.contextmanager
+def _leased(config: ExperimentConfig) -> Iterator[Any]:
+    """This process's lease on the run directory (:mod:`supreme.lease`) while it computes."""
+    from supreme.lease import holding
+    from supreme.rundir import identity_hash
+
+    with holding(config.output_dir / "store", config.run_dir(), identity_hash(config)) as lease:
+        yield lease
 
 
 def _write_outcome(config: ExperimentConfig, outcome: CellOutcome, code: str) -> None:
@@ -292,6 +308,11 @@ def resolve_workers(config: ExperimentConfig, workers: int | str | None) -> int:
             return _auto_workers(config)
     if not 1 <= chosen <= 256:
         raise ConfigError(f"workers = {chosen} is outside 1..256", "Use e.g. --workers 2.")
+    cpus = os.cpu_count() or 1
+    if chosen > max(4, 2 * cpus):  # each worker is a process with its own torch runtime
+        raise ConfigError(f"workers = {chosen} would start {chosen} processes on {cpus} CPU "
+                          f"core(s) (at most {max(4, 2 * cpus)})",
+                          "Use --workers auto (one per device, or per two cores) or fewer.")
     return chosen
 
 
@@ -317,6 +338,7 @@ def run(
     wait: bool = True,
     plugin_files: Sequence[str] = (),
     recompute: str | Sequence[str] | Recompute | None = None,
+    overwrite: bool = False,
 ) -> Results:
     """Run ``config`` end to end and return its results (also written under its run dir).
 
@@ -327,11 +349,10 @@ def run(
     end (also after an interrupt). A failing method or metric fails its cell, not the
     grid, unless ``fail_fast``. ``recompute`` (``--recompute``, e.g. ``"unlearn:finetune"``;
     see :mod:`supreme.recompute`) computes the chosen stages again, and what depends on them.
+
+    A run directory holds one experiment (:mod:`supreme.rundir`): another experiment
+    there is refused unless ``overwrite`` (which clears the old results first).
     """
-    import sys
-
-    from supreme.pipeline.run import Results
-
     registry = registry or default()
     resolved = resolve(config, registry)
     cells = resolved.cells()
@@ -348,6 +369,28 @@ def run(
     if launcher not in ("local", "slurm"):
         raise ConfigError(f"launcher {launcher!r} is unknown", "Use local or slurm.")
     n_workers = resolve_workers(config, workers)
+    from supreme.rundir import claim
+
+    writes = not dry_run and _rank_zero_env()
+    if writes and not overwrite:
+        claim(config)  # one run directory, one experiment: refused before anything is written
+    with _leased(config) if not dry_run and (launcher != "slurm" or wait) else \
+            contextlib.nullcontext():
+        if writes and overwrite:
+            claim(config, overwrite=True)  # under the lease: no other experiment runs there
+        return _run(config, registry, resolved, cells, reporter=reporter, fail_fast=fail_fast,
+                    n_workers=n_workers, launcher=launcher, dry_run=dry_run, wait=wait,
+                    plugin_files=plugin_files, recompute=recompute, code=code)
+
+
+def _run(config: ExperimentConfig, registry: Registry, resolved: Resolved, cells: list[Cell], *,
+         reporter: Reporter | None, fail_fast: bool, n_workers: int, launcher: str,
+         dry_run: bool, wait: bool, plugin_files: Sequence[str], recompute: Recompute,
+         code: str) -> Results:
+    import sys
+
+    from supreme.pipeline.run import Results
+
     if launcher == "slurm":
         from supreme.launch.slurm import launch
 
@@ -371,9 +414,14 @@ def run(
         write_config(config)
         # finished cells need no worker: a rerun of a finished grid starts no process
         pending = pending_cells(config, cells, code, recompute)
-        events = run_with_workers(config, cells, n_workers, indices=pending, reporter=reporter,
-                                  fail_fast=fail_fast, plugin_files=plugin_files,
-                                  recompute=recompute) if pending else []
+        try:
+            events = run_with_workers(config, cells, n_workers, indices=pending,
+                                      reporter=reporter, fail_fast=fail_fast,
+                                      plugin_files=plugin_files,
+                                      recompute=recompute) if pending else []
+        except Interrupted:
+            collect(config, cells=cells, code=code)  # what finished stays reported
+            raise
         merged = collect(config, cells=cells, code=code)
         # a worker that died without a word (killed, out of host memory) leaves its cells missing
         return Results(merged.records, config.run_dir(), events, merged.failures, len(cells),

@@ -116,6 +116,13 @@ class TensorLoader:
     Every rank draws the same permutation (from ``seed``) and takes its share of each
     global batch, so the global batch size is preserved whatever the number of processes;
     the last batch is padded by wrapping so every rank takes the same number of steps.
+
+    A shuffled (training) loader never ends an epoch with a batch of one sample per rank,
+    which BatchNorm cannot train on: such a last batch is merged into the one before it
+    (which then has up to ``batch_size + world size`` samples). The rule depends only on
+    the number of samples, the batch size and the world size, so it is the same on every
+    rank and for every model trained on the same data (M_o, M_r, methods); every other
+    epoch layout, the default experiment's included, is unchanged.
     Batches are preprocessed on the Fabric device. Without a ``fabric`` the loader is
     rank-local: it serves all of ``tensors``, unpadded, on ``device``.
 
@@ -138,6 +145,7 @@ class TensorLoader:
         drop_last: bool = False,
         device: torch.device | None = None,
         pin_memory: bool | None = None,
+        merge_small_tail: bool | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -147,6 +155,8 @@ class TensorLoader:
         self.shuffle = shuffle
         self.augment = augment
         self.drop_last = drop_last
+        #: merge a last batch of one sample per rank into the previous one (default: shuffled)
+        self.merge_small_tail = shuffle if merge_small_tail is None else merge_small_tail
         self.rank = fabric.global_rank if fabric is not None else 0
         self.world = fabric.world_size if fabric is not None else 1
         # without a Fabric the loader is rank-local (no split across ranks, no padding)
@@ -157,14 +167,22 @@ class TensorLoader:
         self._augment_rng = torch.Generator().manual_seed(seed + 7919 * (self.rank + 1))
 
     def __len__(self) -> int:
-        n = len(self.tensors)
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        return len(self._bounds())
+
+    def _bounds(self) -> list[tuple[int, int]]:
+        """``(start, end)`` of each batch in the epoch's order."""
+        n, size = len(self.tensors), self.batch_size
+        count = n // size if self.drop_last else math.ceil(n / size)
+        bounds = [(b * size, min(n, (b + 1) * size)) for b in range(count)]
+        if self.merge_small_tail and len(bounds) > 1 and bounds[-1][1] - bounds[-1][0] <= self.world:
+            bounds[-2:] = [(bounds[-2][0], bounds[-1][1])]  # one sample per rank: merge
+        return bounds
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         n = len(self.tensors)
         order = torch.randperm(n, generator=self._order) if self.shuffle else torch.arange(n)
-        for b in range(len(self)):
-            index = order[b * self.batch_size : (b + 1) * self.batch_size]
+        for start, end in self._bounds():
+            index = order[start:end]
             if self.world > 1:
                 # pad by wrapping so every rank takes the same number of steps
                 if len(index) % self.world:

@@ -132,6 +132,7 @@ def check_fabric(settings: FabricConfig, machine: Machine | None = None) -> str 
                    (f"Did you mean {close[0]!r}? " if close else "")
                    + f"Use one of: {', '.join(ACCELERATORS)}.")
     resolved = _resolve_accelerator(accelerator, machine)
+    _check_nodes(settings, machine)
     _check_devices(settings, resolved, machine)
     _check_precision(settings, resolved, machine)
     _check_strategy(settings, resolved, machine)
@@ -181,6 +182,13 @@ def _check_devices(settings: FabricConfig, accelerator: str | None, machine: Mac
         if indices is not None:
             raise _bad("devices", devices, "device indices mean nothing on the CPU",
                        "On the CPU fabric.devices is a number of processes, e.g. fabric.devices = 2.")
+        limit = max(4, 2 * machine.cpus)
+        if machine.known and count is not None and count > limit:
+            raise _bad("devices", devices,
+                       f"would start {count} processes on {machine.cpus} CPU core(s) (at most "
+                       f"{limit}: more only oversubscribe the cores)",
+                       f"Set fabric.devices = {min(machine.cpus, limit)} or fewer on the CPU. "
+                       + ENV_HINT)
         return
     if not machine.known or accelerator is None:
         return
@@ -201,6 +209,55 @@ def _check_devices(settings: FabricConfig, accelerator: str | None, machine: Mac
                    f"asks for {count} {accelerator} device(s), but this machine has {available}",
                    f"Set fabric.devices = {available} (or 'auto'), or run on a bigger machine. "
                    + ENV_HINT)
+
+
+def _check_nodes(settings: FabricConfig, machine: Machine) -> None:
+    """Several nodes need a launcher that starts the processes on every node (SLURM, torchrun):
+    started by hand on one machine, they would wait for peers that never come."""
+    if settings.num_nodes > 1 and machine.known and not machine.launched:
+        raise _bad("num_nodes", settings.num_nodes,
+                   "needs a multi-node launcher, but this process was not started by one (no "
+                   "SLURM or torchrun environment): it would wait forever for the other nodes",
+                   "Run on SLURM (launch.launcher = \"slurm\" with slurm.nodes = "
+                   f"{settings.num_nodes}) or under torchrun on every node; on one machine set "
+                   "fabric.num_nodes = 1.")
+
+
+def launch_with_timeout(fabric: Fabric, timeout_s: float) -> None:
+    """``fabric.launch()``; in a world of several processes, say that it waits for its peers
+    and stop with an error when they have not all joined after ``timeout_s`` seconds."""
+    import sys
+    import threading
+
+    if fabric.world_size <= 1:
+        fabric.launch()
+        return
+    joined = threading.Event()
+
+    def watch() -> None:
+        if joined.wait(min(10.0, timeout_s / 2)):
+            return
+        where = f"{os.environ.get('MASTER_ADDR', 'localhost')}:{os.environ.get('MASTER_PORT', '?')}"
+        print(f"supreme: rank {fabric.global_rank} waiting for the other "
+              f"{fabric.world_size - 1} process(es) of the world to join at {where} "
+              f"(gives up after {timeout_s:.0f} s)", file=sys.stderr, flush=True)
+        if joined.wait(max(0.0, timeout_s - min(10.0, timeout_s / 2))):
+            return
+        print(f"Error: rank {fabric.global_rank}: the other processes of the world "
+              f"({fabric.world_size} in all, at {where}) did not join within {timeout_s:.0f} s\n"
+              "Fix: start every process (one per device and node: SLURM or torchrun), check "
+              "MASTER_ADDR/MASTER_PORT, or raise launch.peer_timeout_s.",
+              file=sys.stderr, flush=True)
+        from supreme.lease import release_all
+
+        release_all()
+        os._exit(1)
+
+    threading.Thread(target=watch, name="supreme-peers", daemon=True).start()
+    try:
+        fabric.launch()
+    finally:
+        joined.set()
 
 
 def _check_precision(settings: FabricConfig, accelerator: str | None, machine: Machine) -> None:

@@ -152,6 +152,8 @@ class Runner:
         self.gates: dict[str, Any] | None = None
         #: "kind/key" of every artifact the current cell used (kept by `supreme gc`)
         self.artifacts: list[str] = []
+        #: the run's lease (supreme.lease), told about every artifact a stage references
+        self.lease: Any = None
         self.fabric_id = identity(fabric, self.config.fabric)
         # the tensor library computes every number: another version may round differently
         self.fabric_id["torch"] = distribution_version("torch")
@@ -176,6 +178,8 @@ class Runner:
             return self._plan_stage(stage, label, kind, key, compute, deps)
         self.current_stage = stage
         self.artifacts.append(f"{kind}/{key}")
+        if self.lease is not None:  # before reading it: `supreme gc` keeps it from now on
+            self.lease.use(f"{kind}/{key}")
         info = {"cell": label, "key": key, "kind": kind}
         if self.fabric.is_global_zero:
             self._hooks.supreme_stage_start(stage=stage, info=info)
@@ -200,9 +204,14 @@ class Runner:
     def fail(self, cell: Cell, method: str | None, metric: str | None, stage: str,
              exc: BaseException) -> None:
         """Record a failed stage of ``cell``; with ``fail_fast``, stop the run instead."""
-        if isinstance(exc, (Interrupted, PluginError)):
-            raise exc  # not a cell's failure: the user asked to stop, or a plugin is broken
+        from supreme.safeio import WriteFailed
+
+        if isinstance(exc, (Interrupted, PluginError, WriteFailed)):
+            raise exc  # not a cell's failure: a stop, a broken plugin, a full or read-only disk
+        from supreme.loggers import scrub, secret_values
+
         error_type, message = describe_failure(exc, stage, self.config, self.fabric)
+        message = scrub(message, secret_values(self.config.model_dump(mode="json")))
         record = {**cell.as_dict(), "experiment": self.config.name, "method": method,
                   "metric": metric, "stage": stage, "error_type": error_type, "error": message}
         self.failures.append(record)
@@ -795,37 +804,53 @@ def request_stop() -> None:
 
 def check_interrupt(stage: str) -> None:
     """Raise :class:`Interrupted` at a stage boundary when a stop was requested."""
+    from supreme import signals
+
     external = _STOP["external"]
     if _STOP["requested"] or (external is not None and external()):
         raise Interrupted(
-            f"interrupted after stage {stage!r}; every finished artifact is kept in the store",
+            f"{signals.stopped_by()} after stage {stage!r}; every finished artifact is kept in the store",
             "Run the same command again to resume: finished stages are reused.",
         )
 
 
+def signal_numbers() -> tuple[int, int]:
+    import signal
+
+    return signal.SIGINT, signal.SIGTERM
+
+
+def stop_handler(signum: int, frame: Any) -> None:
+    """First SIGINT or SIGTERM: finish the current stage, then stop; a second one: now."""
+    import sys
+
+    from supreme import signals
+
+    signals.record(signum)
+    if _STOP["requested"]:
+        raise signals.Terminated if signum == signal_numbers()[1] else KeyboardInterrupt
+    _STOP["requested"] = True
+    print(f"\nstopping after the current stage ({signals.name(signum)} again to stop now)",
+          file=sys.stderr, flush=True)
+
+
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
-    """First SIGINT: finish the current stage, then stop; a second SIGINT stops at once."""
+    """First SIGINT or SIGTERM: finish the current stage, then stop; a second one stops at
+    once (:func:`stop_handler`)."""
     import signal
-    import sys
     import threading
 
     if threading.current_thread() is not threading.main_thread() or _STOP["external"]:
         yield
         return
 
-    def handler(signum: int, frame: Any) -> None:
-        if _STOP["requested"]:
-            raise KeyboardInterrupt
-        _STOP["requested"] = True
-        print("\nstopping after the current stage (Ctrl-C again to stop now)", file=sys.stderr,
-              flush=True)
-
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {s: signal.signal(s, stop_handler) for s in signal_numbers()}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)
         _STOP["requested"] = False
 
 

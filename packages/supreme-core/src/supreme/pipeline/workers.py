@@ -8,8 +8,11 @@ a worker that needs an artifact another one is training waits for it, then reuse
 Cells are queued so that neighbours need different M_o, which keeps workers from waiting.
 
 The parent prints every worker's stage lines (prefixed ``[wN]``), feeds the loggers, and
-handles Ctrl-C: the first one lets every worker finish its current stage, the second
-stops them at once.
+handles Ctrl-C and SIGTERM: the first one lets every worker finish its current stage, the
+second stops them at once. A worker whose parent dies (killed, out of memory) stops after
+its current stage instead of running the rest of the queue unsupervised: it checks
+``os.getppid()`` at every stage boundary. A worker sent SIGTERM itself also stops after
+its stage.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    parent = os.getppid()
     os.environ.update(env)
     try:
         import torch
@@ -77,11 +81,18 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
         torch.set_num_threads(int(env["OMP_NUM_THREADS"]))
         progress.enable(False)
         registry.restore_state(plugins)
-        runmod.stop_from(stop.is_set)
+        # SIGTERM (SLURM and `kill` signal every process): finish the stage, then stop
+        signal.signal(signal.SIGTERM, lambda signum, frame: runmod.request_stop())
+
+        def stopped() -> bool:
+            """The parent asked to stop, or died (then nobody collects: stop after the stage)."""
+            return stop.is_set() or os.getppid() != parent
+
+        runmod.stop_from(stopped)
         config = ExperimentConfig.model_validate(config_json)
 
         def indices() -> Any:
-            while not stop.is_set():
+            while not stopped():
                 try:
                     yield tasks.get_nowait()
                 except queue.Empty:
@@ -197,7 +208,9 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
         error.exit_code = code  # the worker's error class decides the exit code
         raise error
     if interrupted:
-        raise Interrupted("interrupted; every finished artifact is kept in the store",
+        from supreme import signals
+
+        raise Interrupted(f"{signals.stopped_by()}; every finished artifact is kept in the store",
                           "Run the same command again to resume: finished stages are reused.")
     return events
 

@@ -16,13 +16,14 @@ def load_failures(run_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / "failures.jsonl"
     if not path.is_file():
         return []
+    from supreme.report.tables import jsonl_lines
+
     failures = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    fix = "Rerun `supreme run` to rewrite the failures file, or delete it."
+    for number, line in jsonl_lines(path, fix):
         try:
             entry = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise UsageError(f"{path}:{number} is not a JSON record ({exc})",
                              "Rerun `supreme run` to rewrite the failures file, or delete it.") from exc
         if not isinstance(entry, dict):

@@ -166,4 +166,8 @@ def load_config(run_dir: str | Path) -> dict[str, Any] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    from supreme.loggers import redact
+
+    return redact(data)  # a config.json of an older version may hold secrets

@@ -39,16 +39,58 @@ def load_records(run_dir: str | Path) -> list[dict[str, Any]]:
             f"{path} does not exist",
             "Pass the run directory of a finished `supreme run` (output_dir/name).",
         )
+    fix = "Rerun `supreme run` to rewrite the results file."
     records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in jsonl_lines(path, fix):
         try:
-            records.append(json.loads(line))
-        except ValueError as exc:
-            raise UsageError(f"{path}:{number} is not a JSON record ({exc})",
-                             "Rerun `supreme run` to rewrite the results file.") from exc
+            record = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise UsageError(f"{path}:{number} is not a JSON record ({exc})", fix) from exc
+        problem = record_problem(record)
+        if problem:
+            raise UsageError(f"{path}:{number} is not a result record: {problem}", fix)
+        records.append(record)
     return records
+
+
+#: what every result record holds, and the types the report relies on
+RECORD_FIELDS: dict[str, tuple[type, ...]] = {
+    "dataset": (str,), "model": (str,), "scenario": (str,), "target": (str,),
+    "train_seed": (int,), "unlearn_seed": (int,), "eval_seed": (int,),
+    "method": (str,), "metric": (str,), "key": (str,), "value": (int, float),
+}
+
+
+def record_problem(record: Any) -> str | None:
+    """Why ``record`` is not a result record (``None`` when it is one)."""
+    if not isinstance(record, dict):
+        return f"expected a JSON object, got {type(record).__name__}"
+    for name, types in RECORD_FIELDS.items():
+        if name not in record:
+            return f"it has no {name!r}"
+        value = record[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            kind = {str: "a string", int: "an integer"}.get(types[0], "a number") \
+                if len(types) == 1 else "a number"
+            return f"{name!r} is {json.dumps(value)[:60]}, not {kind}"
+    return None
+
+
+def jsonl_lines(path: Path, fix: str) -> Iterable[tuple[int, str]]:
+    """``(line number, text)`` of the non-blank lines of a JSON-lines file; a line that is
+    not UTF-8 is an error naming it."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}", fix) from exc
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UsageError(f"{path}:{number} is not UTF-8 text (byte {exc.start + 1}: "
+                             f"{exc.reason})", fix) from None
+        if line.strip():
+            yield number, line
 
 
 @dataclass

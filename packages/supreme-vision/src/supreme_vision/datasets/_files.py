@@ -27,9 +27,28 @@ class RootConfig(ComponentConfig):
 def resolve_root(root: Path | None, subdir: str) -> Path:
     """``root`` if given, else ``$SUPREME_DATA/<subdir>``, else ``./data/<subdir>``."""
     if root is not None:
-        return Path(root).expanduser()
+        path = Path(root).expanduser()
+        _not_a_file(path, "the dataset's `root` option", f"root = {root}")
+        return path
     base = os.environ.get(DATA_ENV)
+    if base:
+        _not_a_file(Path(base).expanduser(), DATA_ENV, f"{DATA_ENV}={base}")
     return (Path(base).expanduser() if base else Path("data")) / subdir
+
+
+def _not_a_file(path: Path, source: str, setting: str) -> None:
+    """``path`` and its parents, where they exist, are folders (a file there cannot hold a
+    dataset: say so, instead of "files not found" with advice to extract into it)."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise DatasetError(
+                    f"{setting}: {folder} is a file, not a folder, so no dataset can be found "
+                    "under it",
+                    f"Point {source} at the folder that holds the datasets"
+                    + (f" (or unset {DATA_ENV} to use ./data)." if source == DATA_ENV else "."),
+                )
+            return
 
 
 def missing_error(dataset: str, expected: Path, layout: str, how: str) -> DatasetError:
