@@ -73,6 +73,10 @@ NOT_IN_KEYS: dict[str, str] = {
     "values.py": "checks metric values (refuses, never changes one)",
     "describe.py": "supreme describe: prints a component's settings",
     "scaffold.py": "supreme new plugin: writes a project to start from",
+    "lease.py": "run leases that keep gc off live runs",
+    "rundir.py": "one run directory, one experiment",
+    "safeio.py": "writes files atomically; refuses, never changes a value",
+    "signals.py": "SIGINT/SIGTERM handling at stage boundaries",
     "gates.py": "applies thresholds to stored reference accuracies (a verdict, not a value)",
 }
 
