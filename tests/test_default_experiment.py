@@ -14,6 +14,12 @@ pytestmark = pytest.mark.slow
 
 
 def test_default_experiment_results_make_sense(default_run: supreme.Results) -> None:
+    # the references converged: every gate passes (docs/validity.md), on this machine or any
+    [gate] = default_run.gates
+    assert gate["passed"], gate["checks"]
+    assert [c["name"] for c in gate["checks"]] == [
+        "original_train", "original_test", "retrain_retain_test", "retrain_forget_test"]
+    assert all(r["gates"] == {"passed": True, "failed": []} for r in default_run.records)
     acc = {m: {k: default_run.mean(m, "accuracy", k) for k in ("forget_test", "retain_test")}
            for m in ("original", "retrain", "finetune")}
     # M_o knows the forgotten digit; M_r never saw it
@@ -50,14 +56,15 @@ def test_the_cli_rerun_reuses_every_stage_and_prints_the_same_results(
         capture_output=True, text=True, check=False,
         env={**os.environ, "OMP_NUM_THREADS": str(torch.get_num_threads())})
     assert done.returncode == 0, done.stderr[-3000:]
-    stage_lines = [line for line in done.stderr.splitlines() if "s_t=" in line or "digits" in line]
+    stage_lines = [line for line in done.stderr.splitlines()
+                   if ("s_t=" in line or "digits" in line) and not line.startswith("warning:")]
     assert stage_lines and all("reused" in line for line in stage_lines)
     assert json.loads(done.stdout)["records"] == json.loads(json.dumps(default_run.records))
 
 
 def test_the_example_plugin_runs_on_the_same_original_model(default_dir: Path) -> None:
     results = supreme.run(supreme.load_config(overrides=[
-        f'output_dir="{default_dir}"', 'methods=["original","hello_forget"]']))
+        f'output_dir="{default_dir}"', 'name="hello"', 'methods=["original","hello_forget"]']))
     computed = {e.stage for e in results.events if not e.reused}
     assert "train M_o" not in computed  # shared with the default run through the store
     assert "unlearn hello_forget" in computed
@@ -91,13 +98,14 @@ def test_two_cpu_processes_give_the_same_split_and_close_results(
     # the global batch is preserved; per-rank BatchNorm statistics (no SyncBatchNorm on a
     # CPU) and float summation order differ, so models are close, not equal
     for key in ("forget_test", "retain_test"):
-        assert abs(value(two["records"], "original", key) - value(ones, "original", key)) < 5.0
+        assert abs(value(two["records"], "original", key) - value(ones, "original", key)) < 2.0
     # M_r never learns the forgotten digit, on one process or two
     assert value(two["records"], "retrain", "forget_test") < 5
     assert value(ones, "retrain", "forget_test") < 5
-    # Known gap (docs/distributed.md): on 2 CPU processes this seed's M_r reached 70.8 %
-    # retain accuracy against 95.0 % on one; it is recorded, not asserted away.
-    assert value(two["records"], "retrain", "retain_test") > 50
+    # and M_r converges on two processes as on one (docs/models.md, "Convergence")
+    assert abs(value(two["records"], "retrain", "retain_test")
+               - value(ones, "retrain", "retain_test")) < 2.0
+    assert all(g["passed"] for g in two["gates"]), two["gates"]
 
 
 def test_the_default_computed_twice_from_scratch_is_bitwise_identical(

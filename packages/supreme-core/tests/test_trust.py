@@ -470,9 +470,51 @@ def test_a_component_with_invalid_defaults_is_refused_at_registration(toy: Any) 
 def test_check_method_reports_invalid_defaults() -> None:
     from supreme.testing.methods import _check_class
 
-    with pytest.raises(AssertionError, match=r"BadDefaults.Config\(\) does not validate with its "
-                       r"defaults \(lr = -1.0"):
+    with pytest.raises(AssertionError, match=r"BadDefaults.Config: its defaults do not "
+                       r"validate \(lr = -1.0"):
         _check_class(BadDefaults)
+
+
+class NeedsPath(UnlearningMethod):
+    """A method with a required field (no default) beside a valid default."""
+
+    name = "needs_path"
+
+    class Config(ComponentConfig):
+        path: str
+        lr: float = Field(0.1, gt=0)
+
+    def unlearn(self, model: Any, data: Any, fabric: Any) -> Any:
+        return model
+
+
+class NeedsPathPlugin:
+    @hookimpl
+    def supreme_register_methods(self) -> list[type[UnlearningMethod]]:
+        return [NeedsPath]
+
+
+def test_a_required_field_registers_and_the_run_asks_for_it(toy: Any) -> None:
+    from supreme.contracts.base import config_defaults_error
+
+    assert config_defaults_error(NeedsPath.Config) is None
+
+    class Mixed(ComponentConfig):
+        path: str
+        lr: float = Field(-1.0, gt=0)
+
+    assert config_defaults_error(Mixed) == "lr = -1.0: Input should be greater than 0"
+    registry.register_plugin(NeedsPathPlugin(), name="needspath")
+    assert "needs_path" in registry.default().names("methods")
+    base = ["datasets=['toy']", "models=['tiny']", "methods=['original','needs_path']"]
+    from supreme.plan import resolve
+
+    with pytest.raises(ConfigError) as info:  # the plan of a run that leaves it out
+        resolve(supreme.load_config(overrides=base), registry.default())
+    assert info.value.message == (
+        "invalid experiment (settings): method.needs_path.path: required, and not set")
+    config = supreme.load_config(overrides=[*base, "method.needs_path.path='x'"])
+    assert resolve(config, registry.default()).methods["needs_path"].config.path == "x"
 
 
 @pytest.mark.parametrize(("setting", "message"), [

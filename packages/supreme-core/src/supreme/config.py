@@ -503,6 +503,8 @@ def validation_error(exc: ValidationError, source: str, prefix: str = "") -> Con
                          [str(p) for p in err["loc"]]) or "(top level)"
         if err["type"] == "extra_forbidden":
             lines.append(f"{field}: unknown key")
+        elif err["type"] == "missing":
+            lines.append(f"{field}: required, and not set")
         else:
             value = err.get("input")
             shown = "'***'" if any(is_secret_name(str(p)) for p in err["loc"]) or \

@@ -133,16 +133,17 @@ def _check_component(cls: Any, base: type[Component], kind: str, p: Provenance) 
 
 
 def _check_defaults(cls: type[Component], kind: str, p: Provenance) -> None:
-    """A component whose ``Config()`` does not validate cannot be registered: every run
-    using it with its defaults would fail, or silently use an out-of-range value."""
+    """A component whose Config has a default outside its own bounds cannot be registered:
+    every run using that default would fail, or silently use an out-of-range value. A field
+    without a default is required, which is fine: the run's configuration check asks for it."""
     problem = config_defaults_error(getattr(cls, "Config", None))
     if problem is not None:
         raise PluginError(
             f"{_who(p)} registers the {SINGULAR[kind]} {cls.name!r} with an invalid Config: "
             f"{problem}",
-            f"Fix the default(s) in {cls.__module__}.{cls.__qualname__}.Config (every field "
-            "needs a default within its own bounds), or disable the plugin with "
-            f"SUPREME_DISABLE_PLUGINS={p.plugin}.",
+            f"Fix the default(s) in {cls.__module__}.{cls.__qualname__}.Config (a default "
+            "must lie within its field's bounds; leave it out to make the field required), or "
+            f"disable the plugin with SUPREME_DISABLE_PLUGINS={p.plugin}.",
         )
 
 

@@ -23,27 +23,35 @@ class ComponentConfig(BaseModel):
 
 
 def config_defaults_error(config_cls: Any) -> str | None:
-    """Why ``config_cls()`` is not a valid configuration (``"field = value: reason"``),
-    or ``None`` when every field has a default that validates.
+    """Why the defaults of ``config_cls`` are not valid (``"field = value: reason"``), or
+    ``None`` when every default validates.
 
-    The defaults are validated twice: by constructing the class (``validate_default``) and
-    by validating its dump as given values, so a subclass that turned ``validate_default``
+    A field without a default is *required*: it is not an error here, and every experiment
+    using the component must set it (the run's configuration check names it). The defaults
+    that exist are validated as given values, so a subclass that turned ``validate_default``
     off is checked all the same.
     """
     if not (isinstance(config_cls, type) and issubclass(config_cls, ComponentConfig)):
         return f"its Config ({config_cls!r}) is not a subclass of ComponentConfig"
+    defaults: dict[str, Any] = {}
+    for name, field in config_cls.model_fields.items():
+        if field.is_required():
+            continue
+        try:
+            defaults[field.alias or name] = field.get_default(call_default_factory=True,
+                                                                validated_data=dict(defaults))
+        except Exception as exc:  # a default_factory that raises
+            return f"{name}: its default_factory raised {type(exc).__name__}: {exc}"
     try:
-        instance = config_cls()
-        config_cls.model_validate(instance.model_dump())
+        config_cls.model_validate(defaults)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            field = ".".join(str(p) for p in err["loc"]) or "(config)"
             if err["type"] == "missing":
-                problems.append(f"{field} has no default")
-            else:
-                problems.append(f"{field} = {err.get('input')!r}: {err['msg']}")
-        return "; ".join(problems)
+                continue
+            field_name = ".".join(str(p) for p in err["loc"]) or "(config)"
+            problems.append(f"{field_name} = {err.get('input')!r}: {err['msg']}")
+        return "; ".join(problems) or None
     return None
 
 

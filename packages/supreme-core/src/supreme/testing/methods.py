@@ -202,8 +202,8 @@ def _check_class(method_cls: type[UnlearningMethod]) -> None:
     )
     problem = config_defaults_error(getattr(method_cls, "Config", None))
     assert problem is None, (
-        f"{name}.Config() does not validate with its defaults ({problem}): give every field "
-        "a default within its own bounds."
+        f"{name}.Config: its defaults do not validate ({problem}): keep each default within "
+        "its field's bounds (a field without a default is required and is fine)."
     )
 
 

@@ -219,7 +219,7 @@ def _check_class(cls: type[Metric], config: ComponentConfig | None) -> None:
     problem = config_defaults_error(cls.Config)
     if problem is not None:
         raise AssertionError(f"metric {name!r}: its Config does not validate with its defaults "
-                             f"({problem}); give every field a default within its bounds")
+                             f"({problem}); keep each default within its field's bounds")
     if config is not None and not isinstance(config, cls.Config):
         raise AssertionError(f"metric {name!r}: config {config!r} is not a {name}.Config")
     if not (sys.modules[cls.__module__].__doc__ or "").strip():
