@@ -117,3 +117,41 @@ def test_help_and_list_do_not_import_torch() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_a_command_is_a_plain_function_callable_alone(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from supreme.cli.app import COMMANDS, plan
+
+    assert [name for name, _ in COMMANDS] == [
+        "run", "plan", "report", "gc", "list", "describe", "plugins", "env", "status"]
+    plan(set_=[f'output_dir="{tmp_path}"'], as_json=True)  # no Typer, no app
+    payload = json.loads(capsys.readouterr().out)
+    assert len(payload["cells"]) == 1  # the default experiment: one cell
+    assert payload["counts"]["trainings"] == {"total": 1, "existing": 0, "to_compute": 1}
+
+
+def test_global_options_are_declared_once_and_shown_in_help(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from supreme.cli.options import GLOBAL_OPTIONS
+
+    code, out, _ = cli("--help", capsys=capsys)
+    assert code == 0
+    for option in GLOBAL_OPTIONS:
+        assert option.flag in out and option.help.split("(")[0].strip() in out
+        argv = [option.flag, "x.py"] if option.takes_value else [option.flag]
+        parsed, rest = split_global_options(["run", *argv])
+        assert rest == ["run"] and getattr(parsed, option.attribute) in (True, ["x.py"])
+
+
+def test_the_app_module_does_not_import_the_entry_point() -> None:
+    """No cycle between supreme.cli.app and supreme.cli.main (the app is built, then run)."""
+    import ast
+
+    import supreme.cli.app as app_module
+
+    tree = ast.parse(Path(app_module.__file__).read_text())
+    imported = {f"{node.module}.{alias.name}" for node in ast.walk(tree)
+                if isinstance(node, ast.ImportFrom) for alias in node.names}
+    assert imported & {"supreme.cli.main", "supreme.cli.GlobalOptions"} == set()
+    assert not any(name.startswith("supreme.cli.main.") for name in imported)

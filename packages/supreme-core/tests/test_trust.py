@@ -475,6 +475,30 @@ def test_check_method_reports_invalid_defaults() -> None:
         _check_class(BadDefaults)
 
 
+def test_conformance_checks_take_a_config_as_a_dict_or_a_config_alike() -> None:
+    from supreme.testing import component_settings
+
+    assert component_settings(NeedsPath, {"path": "x"}) == NeedsPath.Config(path="x")
+    given = NeedsPath.Config(path="y", lr=0.5)
+    assert component_settings(NeedsPath, given) is given
+    cases = [
+        ({"path": "x", "lr": -1}, "check_method(needs_path): invalid config.lr = -1: Input "
+         "should be greater than 0"),
+        ({"path": "x", "lrr": 1}, "check_method(needs_path): invalid config.lrr: unknown key"),
+        ({}, "check_method(needs_path): invalid config.path: required, and not set"),
+        (3, "check_method(needs_path): config is a int, not a NeedsPath.Config or a dict of "
+         "its fields"),
+        (BadDefaults.Config.model_construct(), "check_method(needs_path): config is a BadDefaults.Config, "
+         "not a NeedsPath.Config"),
+    ]
+    for config, message in cases:
+        with pytest.raises(AssertionError) as info:
+            component_settings(NeedsPath, config, check="check_method")
+        first, second = str(info.value).splitlines()
+        assert first.startswith(message), first
+        assert second.startswith("  troubleshooting: pass ")
+
+
 class NeedsPath(UnlearningMethod):
     """A method with a required field (no default) beside a valid default."""
 

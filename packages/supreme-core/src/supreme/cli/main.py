@@ -1,9 +1,10 @@
 """Entry point and the one error boundary of the CLI.
 
-Plugin options (``--debug``, ``--strict-plugins``, ``--plugin PATH``) are global: they are
-read before the Typer app is built (plugins may add commands to it) and accepted anywhere
-on the command line. A :class:`SupremeError` becomes a two-line red message (the problem,
-then the fix) and its exit code (2 usage/config, 1 runtime); ``--debug`` shows the traceback.
+The global options (``--debug``, ``--strict-plugins``, ``--plugin PATH``;
+:mod:`supreme.cli.options`) are read before the Typer app is built (plugins may add
+commands to it) and accepted anywhere on the command line. A :class:`SupremeError` becomes
+a two-line red message (the problem, then the fix) and its exit code (2 usage/config,
+1 runtime); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -11,44 +12,11 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
+from supreme.cli.options import GlobalOptions, split_global_options
 from supreme.errors import SupremeError
 
-
-@dataclass
-class GlobalOptions:
-    debug: bool = False
-    strict_plugins: bool = False
-    plugins: list[str] = field(default_factory=list)
-
-
-def split_global_options(argv: Sequence[str]) -> tuple[GlobalOptions, list[str]]:
-    """Take the global options out of ``argv`` wherever they appear."""
-    options, rest = GlobalOptions(), []
-    args = list(argv)
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "--":
-            rest.extend(args[i:])
-            break
-        if arg == "--debug":
-            options.debug = True
-        elif arg == "--strict-plugins":
-            options.strict_plugins = True
-        elif arg.startswith("--plugin="):
-            options.plugins.append(arg.split("=", 1)[1])
-        elif arg == "--plugin":
-            if i + 1 >= len(args):
-                rest.append(arg)  # let Typer report the missing value
-            else:
-                options.plugins.append(args[i + 1])
-                i += 1
-        else:
-            rest.append(arg)
-        i += 1
-    return options, rest
+__all__ = ["GlobalOptions", "main", "print_error", "split_global_options"]
 
 
 def print_error(error: SupremeError) -> None:
@@ -100,7 +68,7 @@ def _main(options: GlobalOptions, args: list[str]) -> None:
         from supreme.cli.app import build_app
 
         registry.configure(strict=options.strict_plugins, paths=options.plugins)
-        app = build_app(options)
+        app = build_app()
         app(args=args, prog_name="supreme", standalone_mode=True)
     except SupremeError as error:
         if options.debug:

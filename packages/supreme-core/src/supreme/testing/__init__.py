@@ -6,7 +6,9 @@ Building blocks (this module):
 * :class:`TinyNet` - a 2-conv network with BatchNorm (so train/eval mode matters);
 * :func:`cpu_fabric` - a single-process CPU Fabric;
 * :func:`make_unlearn_data` / :func:`make_eval_context` - what the pipeline hands to a
-  method or a metric, built from tensors without running a whole experiment.
+  method or a metric, built from tensors without running a whole experiment;
+* :func:`component_settings` - a component's validated ``Config`` from ``None``, a dict of
+  its fields or a ``Config`` instance (how every conformance check takes ``config``).
 
 Conformance checks live in submodules: :mod:`supreme.testing.methods`,
 :mod:`supreme.testing.metrics`, :mod:`supreme.testing.datasets` and
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TinyNet",
+    "component_settings",
     "cpu_fabric",
     "fullclass_split",
     "launch_processes",
@@ -92,6 +95,38 @@ def cpu_fabric() -> Fabric:
     from lightning.fabric import Fabric
 
     return Fabric(accelerator="cpu", devices=1)
+
+
+def component_settings(cls: Any, config: Any = None, *, check: str = "check") -> Any:
+    """``cls.Config`` validated from ``config``: ``None`` (the defaults), a mapping of its
+    fields, or an instance of ``cls.Config`` (taken as it is).
+
+    Anything else, or a value the Config refuses, raises ``AssertionError`` naming the
+    field, what was wrong and how to pass it (``check`` names the calling check).
+    """
+    from pydantic import BaseModel
+
+    from supreme.config import component_config
+    from supreme.errors import ConfigError
+
+    name = getattr(cls, "name", "") or getattr(cls, "__name__", repr(cls))
+    config_cls = getattr(cls, "Config", None)
+    if config_cls is not None and isinstance(config, config_cls):
+        return config
+    if isinstance(config, BaseModel) or not (config is None or isinstance(config, Mapping)):
+        raise AssertionError(
+            f"{check}({name}): config is a {type(config).__qualname__}, not a "
+            f"{getattr(cls, '__qualname__', name)}.Config or a dict of its fields\n"
+            f"  troubleshooting: pass {getattr(cls, '__qualname__', name)}.Config(...), a dict "
+            "such as {'epochs': 1}, or nothing for the defaults")
+    try:
+        return component_config(cls, config, prefix="config")
+    except ConfigError as exc:
+        detail = exc.message.split(": ", 1)[1]  # without "invalid experiment (settings)"
+        raise AssertionError(
+            f"{check}({name}): invalid {detail}\n  troubleshooting: pass values within the "
+            f"bounds of {getattr(cls, '__qualname__', name)}.Config, by its field names "
+            f"(`supreme describe {name}` lists them)") from None
 
 
 def tiny_transform(channels: int = 1) -> BatchTransform:

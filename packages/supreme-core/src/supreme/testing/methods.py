@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from supreme.contracts import ImageTensors, UnlearningMethod
+from supreme.contracts import ComponentConfig, ImageTensors, UnlearningMethod
 from supreme.contracts.base import config_defaults_error
 from supreme.pipeline.train import fit, unwrap
 from supreme.testing import (
     TinyNet,
+    component_settings,
     cpu_fabric,
     make_unlearn_data,
     synthetic_images,
@@ -108,7 +109,7 @@ def _same(a: Mapping[str, torch.Tensor], b: Mapping[str, torch.Tensor], atol: fl
 
 def check_method(
     method_cls: type[UnlearningMethod],
-    config: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | ComponentConfig | None = None,
     *,
     scenario: str | None = None,
     seed: int = 0,
@@ -129,11 +130,12 @@ def check_method(
     5. two runs with the same seed give the same weights, even when the global torch RNG
        differs between them (all randomness must come from ``data.generator``).
 
-    ``config`` overrides hyperparameters (for example fewer epochs) for speed.
+    ``config`` overrides hyperparameters (for example fewer epochs) for speed: a dict of
+    fields or a ``method_cls.Config`` (:func:`supreme.testing.component_settings`).
     """
     name = method_cls.__name__
     _check_class(method_cls)
-    cfg = method_cls.Config.model_validate(dict(config or {}))
+    cfg = component_settings(method_cls, config, check="check_method")
     _check_rejects_unknown_key(method_cls)
     scenario = scenario or next(s for s in ("fullclass", "subclass", "random")
                                 if s in method_cls.scenarios)

@@ -23,7 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from supreme.contracts import ModelSpec, Recipe
+from supreme.contracts import ComponentConfig, ModelSpec, Recipe
+from supreme.testing import component_settings
 
 __all__ = ["check_model"]
 
@@ -36,14 +37,15 @@ def _fail(what: str, fix: str) -> AssertionError:
 
 def check_model(
     spec_cls: type[ModelSpec],
-    config: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | ComponentConfig | None = None,
     *,
     num_classes: int = 3,
     in_channels: int = 3,
     native_size: int = 16,
     batch: int = 2,
 ) -> nn.Module:
-    """Check ``spec_cls`` built with ``config`` (defaults when ``None``); return one network.
+    """Check ``spec_cls`` built with ``config`` (defaults when ``None``; a dict of fields or
+    a ``spec_cls.Config``); return one network.
 
     ``native_size`` is the image side used when the spec takes the dataset's native size
     (``input_size = None``).
@@ -75,7 +77,7 @@ def check_model(
             "build it with supreme.contracts.Recipe(...)",
         )
     Recipe.model_validate(recipe.model_dump())  # re-validate (frozen models may be built unchecked)
-    spec = spec_cls(spec_cls.Config.model_validate(dict(config or {})))
+    spec = spec_cls(component_settings(spec_cls, config, check="check_model"))
     size = spec_cls.input_size or native_size
 
     def build(seed: int) -> nn.Module:
