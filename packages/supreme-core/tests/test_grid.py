@@ -16,9 +16,9 @@ import faultplugin
 import pytest
 import supreme
 from supreme import registry
+from supreme.engine import plan
 from supreme.errors import StageError
 from supreme.pipeline.cells import collect
-from supreme.pipeline.run import plan
 from supreme.store import META, Store
 
 HERE = Path(__file__).parent
@@ -360,7 +360,7 @@ def test_plan_after_a_run_finds_every_stage_even_timing_dependent_ones(
 
 
 def test_workers_queue_only_unfinished_cells_round_robin_over_their_original_model() -> None:
-    from supreme.pipeline.workers import queue_order
+    from supreme.launch.workers import queue_order
     from supreme.plan import Cell
 
     cells = [Cell("d", "m", "fullclass", t, s, s, s) for s in (0, 1) for t in "abc"]

@@ -17,21 +17,18 @@ import supreme
 from supreme.config import ExperimentConfig, load_config
 from supreme.errors import ConfigError
 from supreme.loggers import (
-    MASK,
     ExperimentLoggers,
     dist_label,
     group_name,
     project_name,
-    redact,
     run_name,
-    scrub,
-    secret_values,
     valid_project_name,
     wandb_mode,
     world_size_of,
 )
 from supreme.pipeline.run import StageEvent
 from supreme.plan import Cell
+from supreme.secrets import MASK, redact, scrub, secret_values
 
 CELL = Cell("digits", "resnet18", "fullclass", "3", 0, 0, 0)
 PROVENANCE = {"plugin": "supreme", "distribution": "supreme-core", "version": supreme.__version__}

@@ -156,7 +156,7 @@ def test_data_on_device_gives_the_same_results(toy_experiment: dict[str, Any]) -
 
 
 def test_plan_counts_exactly_the_work_a_run_then_does(toy_experiment: dict[str, Any]) -> None:
-    from supreme.pipeline.run import plan
+    from supreme.engine import plan
 
     settings = {**toy_experiment, "seeds": {"train": [0, 1]}, "targets": {"fullclass": ["b", "c"]}}
     config = supreme.load_config(data=settings)

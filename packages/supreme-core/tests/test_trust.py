@@ -18,8 +18,8 @@ from pydantic import Field
 from supreme import fingerprint, hookimpl, registry
 from supreme.contracts import ComponentConfig, EvalContext, Metric, UnlearningMethod
 from supreme.contracts.types import BatchSize, Epochs, LearningRate
+from supreme.engine import plan
 from supreme.errors import ConfigError, PluginError, UsageError
-from supreme.pipeline.run import plan
 from supreme.store import Store
 
 HERE = Path(__file__).parent

@@ -35,7 +35,7 @@ from supreme.hookspecs import hookimpl
 from supreme.registry import list_components, register_plugin, unregister_plugin
 
 if TYPE_CHECKING:
-    from supreme.pipeline.run import Results, run
+    from supreme.engine import Results, run
 
 __version__ = "0.3.0"
 
@@ -65,7 +65,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in ("run", "Results"):
-        from supreme.pipeline import run as module
+        from supreme import engine
 
-        return getattr(module, name)
+        return getattr(engine, name)
     raise AttributeError(f"module 'supreme' has no attribute {name!r}")

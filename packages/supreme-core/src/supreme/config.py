@@ -496,7 +496,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 def validation_error(exc: ValidationError, source: str, prefix: str = "") -> ConfigError:
     """A :class:`ConfigError` naming each bad field path, its value and what is allowed
     (the value of a secret-looking key is shown as ``***``)."""
-    from supreme.loggers import is_secret_name
+    from supreme.secrets import is_secret_name
     lines = []
     for err in exc.errors():
         field = ".".join([prefix, *(str(p) for p in err["loc"])] if prefix else
@@ -537,7 +537,7 @@ def load_config(
     merged = apply_overrides(merged, overrides)
     source = str(path) if path else "settings"
     check_depth(merged, str(path) if path else "settings")
-    from supreme.loggers import remember_secrets
+    from supreme.secrets import remember_secrets
 
     remember_secrets(merged)  # never shown in an error message, a warning or config.json
     try:

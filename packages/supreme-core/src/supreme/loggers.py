@@ -34,8 +34,8 @@ What is written:
 
 Secrets: the value of every environment variable whose name contains KEY, TOKEN, SECRET
 or PASSWORD (``WANDB_API_KEY`` included), and every configuration value under such a
-name, is masked as ``***`` in everything these loggers write (:func:`redact`,
-:func:`scrub`).
+name, is masked as ``***`` in everything these loggers write (:func:`supreme.secrets.redact`,
+:func:`supreme.secrets.scrub`).
 
 wandb (0.19.10 or newer: ``reinit="create_new"``, ``x_disable_meta``), tensorboard and
 lightning are imported inside functions only. W&B's service completes a finished run's
@@ -54,21 +54,12 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Literal
 
 from supreme.errors import ConfigError
+from supreme.secrets import redact, scrub, secret_values
 
 if TYPE_CHECKING:
     from supreme.config import ExperimentConfig, FabricConfig
     from supreme.pipeline.run import StageEvent
     from supreme.plan import Cell
-
-#: Names (of environment variables or configuration keys) holding a secret contain one of these.
-SECRET_WORDS = ("KEY", "TOKEN", "SECRET", "PASSWORD")
-MASK = "***"
-#: Values too short or too common to be searched for in free text (they are still masked
-#: when they sit under a secret name in a mapping); otherwise scrubbing the value "false"
-#: of TOKENIZERS_PARALLELISM would mangle every message.
-_MIN_SECRET_LENGTH = 6
-_NOT_SECRET = frozenset({"false", "true", "none", "null", "disabled", "enabled", "offline",
-                         "online"})
 
 #: The extra that provides each logger, and the module whose import proves it is installed.
 EXTRAS: dict[str, tuple[str, str]] = {"tensorboard": ("tensorboard", "tensorboard"),
@@ -81,90 +72,6 @@ CELL_FIELDS = ("dataset", "model", "scenario", "target", "train_seed", "unlearn_
 #: safe as a directory name (TensorBoard) and free of ``$`` (Lightning expands variables).
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 PROJECT_MAX_LENGTH = 128
-
-
-# -- secrets ------------------------------------------------------------------------
-def is_secret_name(name: str) -> bool:
-    """Whether a variable or key named ``name`` holds a secret (case-insensitive)."""
-    upper = name.upper()
-    return any(word in upper for word in SECRET_WORDS)
-
-
-def secret_values(*sources: Mapping[str, Any], environ: Mapping[str, str] | None = None
-                  ) -> frozenset[str]:
-    """The secret strings to search for in free text.
-
-    From the environment (``os.environ`` unless ``environ``): the values of variables
-    with a secret name. From each mapping in ``sources`` (e.g. a config dump): every
-    string under a secret key, at any depth.
-    """
-    found: set[str] = set()
-    env = os.environ if environ is None else environ
-    found.update(value for name, value in env.items() if is_secret_name(name))
-    if environ is None:
-        found.update(_REMEMBERED)
-
-    def walk(node: Any, secret: bool) -> None:
-        if isinstance(node, Mapping):
-            for key, value in node.items():
-                walk(value, secret or is_secret_name(str(key)))
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value, secret)
-        elif secret and isinstance(node, str):
-            found.add(node)
-
-    for source in sources:
-        walk(source, False)
-    return frozenset(v for v in found
-                     if len(v.strip()) >= _MIN_SECRET_LENGTH and v.strip().lower() not in _NOT_SECRET)
-
-
-#: secret values of the experiment this process loaded (:func:`remember_secrets`)
-_REMEMBERED: set[str] = set()
-#: ``NAME=VALUE`` in free text where NAME looks like a credential (``--set a.api_key=...``,
-#: ``export=ALL,WANDB_API_KEY=...`` in ``slurm.extra``): the value is masked
-_ASSIGNMENT = re.compile(r"([A-Za-z0-9_.\-]*(?:KEY|TOKEN|SECRET|PASSWORD)[A-Za-z0-9_.\-]*\s*=\s*)"
-                         r"(\"[^\"]*\"|'[^']*'|[^\s,;&'\"]+)", re.IGNORECASE)
-
-
-def remember_secrets(*sources: Mapping[str, Any]) -> None:
-    """Remember the secret values of ``sources`` (a loaded experiment) for the rest of the
-    process, so error messages and warnings never show them."""
-    _REMEMBERED.update(secret_values(*sources, environ={}))
-
-
-def scrub(text: str, secrets: Iterable[str] | None = None) -> str:
-    """``text`` with every occurrence of a secret value, and every value assigned to a
-    secret-looking name (``API_KEY=...``), replaced by ``***``."""
-    text = _ASSIGNMENT.sub(lambda m: m.group(1) + MASK, text)
-    for secret in sorted(secret_values() if secrets is None else secrets, key=len, reverse=True):
-        if secret and secret in text:
-            text = text.replace(secret, MASK)
-    return text
-
-
-def redact(obj: Any, secrets: Iterable[str] | None = None) -> Any:
-    """A copy of ``obj`` safe to log.
-
-    In mappings (at any depth, lists included) the value of every key whose name contains
-    KEY, TOKEN, SECRET or PASSWORD becomes ``***`` (``None`` stays ``None``); every other
-    string has the known secret values (:func:`secret_values` of the environment, unless
-    ``secrets`` is given) replaced by ``***``. Tuples become lists.
-    """
-    known = frozenset(secret_values() if secrets is None else secrets)
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, Mapping):
-            return {key: (MASK if is_secret_name(str(key)) and value is not None else walk(value))
-                    for key, value in node.items()}
-        if isinstance(node, (list, tuple)):
-            return [walk(value) for value in node]
-        if isinstance(node, str):
-            return scrub(node, known)
-        return node
-
-    return walk(obj)
 
 
 # -- names ----------------------------------------------------------------------------

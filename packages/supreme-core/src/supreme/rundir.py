@@ -4,7 +4,7 @@
 Starting an experiment there again resumes it when it is the same experiment, and is
 refused (exit 2) when it is another one, unless ``--overwrite`` clears the directory first.
 
-"The same experiment" means the same :func:`~supreme.pipeline.cells.experiment_identity`:
+"The same experiment" means the same :func:`experiment_identity`:
 every field that changes what a cell computes (the same fields that make up cell ids).
 Fields that only decide how cells are scheduled or where results go (``[launch]`` such as
 ``--workers``, ``[slurm]``, ``[loggers]``, ``output_dir``, ``name``) may differ between a
@@ -25,12 +25,18 @@ from supreme.errors import ConfigError
 #: what a run writes in its run directory (``--overwrite`` removes exactly these)
 WRITTEN = ("config.json", "results.jsonl", "failures.jsonl", "cells", "splits", "logs", "slurm",
            "report")
+#: experiment fields that decide how cells are scheduled, not what they compute
+SCHEDULING = {"launch", "slurm", "loggers", "output_dir", "name"}
+
+
+def experiment_identity(config: ExperimentConfig) -> dict[str, Any]:
+    """Every field of ``config`` that changes what a cell computes (cell ids hash it)."""
+    return config.model_dump(mode="json", exclude=SCHEDULING)
 
 
 def identity(config: ExperimentConfig) -> dict[str, Any]:
     """The experiment identity of ``config``, with secrets redacted."""
-    from supreme.loggers import redact
-    from supreme.pipeline.cells import experiment_identity
+    from supreme.secrets import redact
 
     return redact(experiment_identity(config), secrets=())
 

@@ -80,7 +80,7 @@ def run(
     """
     import supreme
     from supreme import progress as bars
-    from supreme.pipeline.cells import failures_error
+    from supreme.engine import failures_error
 
     overrides = [*(set_ or ()), *(["gates.mode='strict'"] if strict_gates else [])]
     cfg = supreme.load_config(config, overrides)
@@ -112,7 +112,7 @@ def plan(
     """Show the cells of an experiment and the work they imply, without running it
     (with --recompute: what `supreme run --recompute` would compute again)."""
     import supreme
-    from supreme.pipeline.run import plan as make_plan
+    from supreme.engine import plan as make_plan
 
     cfg = supreme.load_config(config, set_ or ())
     result = make_plan(cfg, recompute=recompute)

@@ -23,7 +23,7 @@ def print_error(error: SupremeError) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from supreme.loggers import scrub
+    from supreme.secrets import scrub
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     console.print(f"[bold red]Error:[/] {escape(scrub(error.message))}")
@@ -35,7 +35,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):  #
     from rich.console import Console
     from rich.markup import escape
 
-    from supreme.loggers import scrub
+    from supreme.secrets import scrub
 
     text = scrub(str(message))
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"[yellow]warning:[/] {escape(text)}")

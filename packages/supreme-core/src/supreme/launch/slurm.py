@@ -209,8 +209,8 @@ def run_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
         print(f"supreme: cells {sorted(set(payload['indices']) - set(todo))} finished already",
               flush=True)
     try:
-        outcomes = run_cells(config, todo, reporter=report, recompute=recompute,
-                             log=False)  # the launcher logs the collected outcomes
+        # no open_loggers: the launcher logs the collected outcomes
+        outcomes = run_cells(config, todo, reporter=report, recompute=recompute)
     except Interrupted as exc:  # SIGTERM (time limit, preemption): the finished cells are kept
         print(f"supreme: task {where}: {exc.message}; finished cells are recorded, the others "
               "run again when the task is requeued or the command is rerun", flush=True)
@@ -473,7 +473,7 @@ def launch(
     echo(f"SLURM: {len(chosen)} cells: {len(finished)} finished, {len(active)} queued or "
          f"running in earlier jobs, {len(todo)} to submit in {len(chunks)} array task(s)")
     if dry_run:
-        from supreme.loggers import redact
+        from supreme.secrets import redact
 
         for line in sbatch_lines(redact(params), len(chunks)):
             echo("  " + line)
@@ -514,7 +514,7 @@ def launch(
         for job, chunk in zip(submitted, chunks, strict=True):
             new_tasks.append(_Task(str(job.job_id), chunk, str(folder / "%j"), submitted_at))
         array = new_tasks[0].job.split("_")[0]
-        from supreme.loggers import redact
+        from supreme.secrets import redact
 
         jobs["submissions"].append({
             "array": array, "submitted_at": submitted_at, "folder": str(folder / "%j"),

@@ -30,18 +30,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supreme.config import ExperimentConfig
-from supreme.errors import CellsFailed, ConfigError, Interrupted
+from supreme.errors import ConfigError, Interrupted
 from supreme.plan import Cell, Resolved, resolve
 from supreme.recompute import Recompute
-from supreme.recompute import parse as parse_recompute
 from supreme.registry import Registry, default
+from supreme.rundir import experiment_identity
 from supreme.store import Store, atomic_write_bytes, atomic_write_json, hash_key, strict_json
 
 if TYPE_CHECKING:
-    from supreme.pipeline.run import Reporter, Results, Runner, StageEvent
+    from supreme.pipeline.run import Reporter, Runner, StageEvent
 
-#: experiment fields that decide how cells are scheduled, not what they compute
-SCHEDULING = {"launch", "slurm", "loggers", "output_dir", "name"}
+#: ``open_loggers(world_size)``: the experiment loggers a process feeds (see run_cells)
+OpenLoggers = Callable[[int], Any]
 
 
 @dataclass
@@ -75,10 +75,6 @@ class Collected:
         for state in self.status.values():
             out[state] += 1
         return out
-
-
-def experiment_identity(config: ExperimentConfig) -> dict[str, Any]:
-    return config.model_dump(mode="json", exclude=SCHEDULING)
 
 
 def cell_id(config: ExperimentConfig, cell: Cell) -> str:
@@ -120,7 +116,7 @@ def pending_cells(config: ExperimentConfig, cells: Sequence[Cell], code: str | N
 def write_config(config: ExperimentConfig) -> None:
     """``RUN_DIR/config.json``, with the values of secret-looking keys redacted (the run
     itself keeps using them)."""
-    from supreme.loggers import redact
+    from supreme.secrets import redact
 
     atomic_write_json(config.run_dir() / "config.json", redact(config.model_dump(mode="json")))
 
@@ -175,7 +171,7 @@ def run_cells(
     on_cell: Callable[[CellOutcome], None] | None = None,
     worker: int | None = None,
     resolved: Resolved | None = None,
-    log: bool = True,
+    open_loggers: OpenLoggers | None = None,
     recompute: Recompute | None = None,
 ) -> list[CellOutcome]:
     """Run the cells at ``indices`` (all when ``None``) and write their outcome files.
@@ -183,15 +179,19 @@ def run_cells(
     A method or metric that fails marks its cell ``failed`` (the error is recorded) and
     the next cell runs; ``fail_fast`` raises :class:`~supreme.errors.StageError` instead.
     A stage every row needs (dataset, M_o, split) failing fails the whole cell.
-    ``log=False``: the caller feeds the ``[loggers]`` (a parent of workers, a SLURM launcher).
+    ``open_loggers(world_size)``, called on global rank 0 only, returns the experiment
+    loggers this process feeds (``supreme.loggers.ExperimentLoggers``; the engine passes
+    it when the run has ``[loggers]``); without it nothing is logged here (a parent of
+    workers, a SLURM launcher log the collected outcomes themselves).
     """
-    outcomes, _ = _run_cells(config, indices, registry=registry, reporter=reporter,
-                             fail_fast=fail_fast, on_cell=on_cell, worker=worker,
-                             resolved=resolved, log=log, recompute=recompute)
+    outcomes, _ = run_cells_with_runner(config, indices, registry=registry, reporter=reporter,
+                                        fail_fast=fail_fast, on_cell=on_cell, worker=worker,
+                                        resolved=resolved, open_loggers=open_loggers,
+                                        recompute=recompute)
     return outcomes
 
 
-def _run_cells(
+def run_cells_with_runner(
     config: ExperimentConfig,
     indices: Iterable[int] | None,
     *,
@@ -201,9 +201,11 @@ def _run_cells(
     on_cell: Callable[[CellOutcome], None] | None = None,
     worker: int | None = None,
     resolved: Resolved | None = None,
-    log: bool = True,
+    open_loggers: OpenLoggers | None = None,
     recompute: Recompute | None = None,
 ) -> tuple[list[CellOutcome], Runner]:
+    """:func:`run_cells`, also returning the :class:`~supreme.pipeline.run.Runner` (its
+    Fabric and stage events); ``indices`` may be any iterable (a worker's queue)."""
     from supreme.pipeline.fabric import launch_with_timeout, make_fabric, share_cpu_threads
     from supreme.pipeline.run import Runner, interruptible
 
@@ -226,11 +228,10 @@ def _run_cells(
 
         progress.enable(False)  # one set of progress bars, from rank 0
     loggers: Any = None
-    own_loggers = log and fabric.is_global_zero and bool(config.loggers.use)
+    own_loggers = open_loggers is not None and fabric.is_global_zero
     if own_loggers:
-        from supreme.loggers import ExperimentLoggers
-
-        loggers = ExperimentLoggers.open(config, config.run_dir(), world_size=fabric.world_size)
+        assert open_loggers is not None
+        loggers = open_loggers(fabric.world_size)
 
     def report(event: StageEvent) -> None:
         if reporter is not None:
@@ -243,7 +244,7 @@ def _run_cells(
     code = resolved.code_digest()
     outcomes = []
     try:
-        with interruptible(), _leased(config) as lease:
+        with interruptible(), leased(config) as lease:
             runner.lease = lease
             for index in chosen:
                 cell = cells[index]
@@ -266,13 +267,13 @@ def _run_cells(
                 if on_cell is not None:
                     on_cell(outcome)
     finally:
-        if own_loggers:
+        if loggers is not None:
             loggers.close()
     return outcomes, runner
 
 
 @contextlib.contextmanager
-def _leased(config: ExperimentConfig) -> Iterator[Any]:
+def leased(config: ExperimentConfig) -> Iterator[Any]:
     """This process's lease on the run directory (:mod:`supreme.lease`) while it computes."""
     from supreme.lease import holding
     from supreme.rundir import identity_hash
@@ -290,203 +291,3 @@ def _write_outcome(config: ExperimentConfig, outcome: CellOutcome, code: str) ->
         "seconds": outcome.seconds, "host": socket.gethostname(),
         "pid": os.getpid(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })
-
-
-# -- the whole experiment --------------------------------------------------------------------
-def resolve_workers(config: ExperimentConfig, workers: int | str | None) -> int:
-    """How many local worker processes: ``auto`` is one per device (CUDA), or one per
-    two CPU cores."""
-    chosen = config.launch.workers if workers is None else workers
-    if isinstance(chosen, str):
-        if chosen != "auto":
-            try:
-                chosen = int(chosen)
-            except ValueError:
-                raise ConfigError(f"--workers {chosen!r} is not a number or 'auto'",
-                                  "Use e.g. --workers 2 or --workers auto.") from None
-        else:
-            return _auto_workers(config)
-    if not 1 <= chosen <= 256:
-        raise ConfigError(f"workers = {chosen} is outside 1..256", "Use e.g. --workers 2.")
-    cpus = os.cpu_count() or 1
-    if chosen > max(4, 2 * cpus):  # each worker is a process with its own torch runtime
-        raise ConfigError(f"workers = {chosen} would start {chosen} processes on {cpus} CPU "
-                          f"core(s) (at most {max(4, 2 * cpus)})",
-                          "Use --workers auto (one per device, or per two cores) or fewer.")
-    return chosen
-
-
-def _auto_workers(config: ExperimentConfig) -> int:
-    if config.fabric.accelerator in ("cuda", "gpu", "auto"):
-        import torch
-
-        if torch.cuda.is_available():
-            per_cell = config.fabric.devices if isinstance(config.fabric.devices, int) else 1
-            return max(1, torch.cuda.device_count() // max(1, per_cell))
-    return max(1, (os.cpu_count() or 1) // 2)
-
-
-def run(
-    config: ExperimentConfig,
-    *,
-    registry: Registry | None = None,
-    reporter: Reporter | None = None,
-    fail_fast: bool = False,
-    workers: int | str | None = None,
-    launcher: str | None = None,
-    dry_run: bool = False,
-    wait: bool = True,
-    plugin_files: Sequence[str] = (),
-    recompute: str | Sequence[str] | Recompute | None = None,
-    overwrite: bool = False,
-) -> Results:
-    """Run ``config`` end to end and return its results (also written under its run dir).
-
-    This is ``supreme.run``. The whole experiment is validated before any compute. Cells
-    run in this process, in ``workers`` local processes, or as SLURM array tasks
-    (``launcher="slurm"``); every cell's outcome is written to ``RUN_DIR/cells/`` as it
-    finishes, and ``results.jsonl`` / ``failures.jsonl`` are collected from them at the
-    end (also after an interrupt). A failing method or metric fails its cell, not the
-    grid, unless ``fail_fast``. ``recompute`` (``--recompute``, e.g. ``"unlearn:finetune"``;
-    see :mod:`supreme.recompute`) computes the chosen stages again, and what depends on them.
-
-    A run directory holds one experiment (:mod:`supreme.rundir`): another experiment
-    there is refused unless ``overwrite`` (which clears the old results first).
-    """
-    registry = registry or default()
-    resolved = resolve(config, registry)
-    cells = resolved.cells()
-    launcher = launcher or config.launch.launcher
-    _validate(resolved, cells, local=launcher != "slurm")
-    if not isinstance(recompute, Recompute):
-        recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
-    code = resolved.code_digest()
-    if config.loggers.use:
-        from supreme.loggers import require_extra
-
-        for name in config.loggers.use:
-            require_extra(name)  # a missing extra fails before any compute
-    if launcher not in ("local", "slurm"):
-        raise ConfigError(f"launcher {launcher!r} is unknown", "Use local or slurm.")
-    n_workers = resolve_workers(config, workers)
-    from supreme.rundir import claim
-
-    writes = not dry_run and _rank_zero_env()
-    if writes and not overwrite:
-        claim(config)  # one run directory, one experiment: refused before anything is written
-    with _leased(config) if not dry_run and (launcher != "slurm" or wait) else \
-            contextlib.nullcontext():
-        if writes and overwrite:
-            claim(config, overwrite=True)  # under the lease: no other experiment runs there
-        return _run(config, registry, resolved, cells, reporter=reporter, fail_fast=fail_fast,
-                    n_workers=n_workers, launcher=launcher, dry_run=dry_run, wait=wait,
-                    plugin_files=plugin_files, recompute=recompute, code=code)
-
-
-def _run(config: ExperimentConfig, registry: Registry, resolved: Resolved, cells: list[Cell], *,
-         reporter: Reporter | None, fail_fast: bool, n_workers: int, launcher: str,
-         dry_run: bool, wait: bool, plugin_files: Sequence[str], recompute: Recompute,
-         code: str) -> Results:
-    import sys
-
-    from supreme.pipeline.run import Results
-
-    if launcher == "slurm":
-        from supreme.launch.slurm import launch
-
-        if not dry_run:
-            write_config(config)
-        unfinished = launch(config, indices=list(range(len(cells))), dry_run=dry_run, wait=wait,
-                            plugin_files=list(plugin_files), recompute=recompute,
-                            echo=print if dry_run else  # the dry run's output is its result
-                            lambda line: print(line, file=sys.stderr, flush=True))
-        merged = collect(config, cells=cells, write=not dry_run, code=code)
-        if wait and not dry_run and config.loggers.use:
-            _log_outcomes(config, cells)  # the tasks log nothing: one writer per run
-        return Results(merged.records, config.run_dir(), [], merged.failures, len(cells),
-                       unfinished=unfinished if wait else 0, gates=merged.gates)
-    if dry_run:
-        raise ConfigError("--dry-run only applies to --launcher slurm",
-                          "Use `supreme plan` to see what a local run would compute.")
-    if n_workers > 1 and len(cells) > 1:
-        from supreme.pipeline.workers import run_with_workers
-
-        write_config(config)
-        # finished cells need no worker: a rerun of a finished grid starts no process
-        pending = pending_cells(config, cells, code, recompute)
-        try:
-            events = run_with_workers(config, cells, n_workers, indices=pending,
-                                      reporter=reporter, fail_fast=fail_fast,
-                                      plugin_files=plugin_files,
-                                      recompute=recompute) if pending else []
-        except Interrupted:
-            collect(config, cells=cells, code=code)  # what finished stays reported
-            raise
-        merged = collect(config, cells=cells, code=code)
-        # a worker that died without a word (killed, out of host memory) leaves its cells missing
-        return Results(merged.records, config.run_dir(), events, merged.failures, len(cells),
-                       unfinished=merged.counts()["missing"], gates=merged.gates)
-    if _rank_zero_env():
-        write_config(config)
-    try:
-        outcomes, runner = _run_cells(config, None, registry=registry, reporter=reporter,
-                                      fail_fast=fail_fast, resolved=resolved, recompute=recompute)
-    except Interrupted:
-        if _rank_zero_env():
-            collect(config, cells=cells, code=code)  # what finished stays reported
-        raise
-    if not runner.fabric.is_global_zero:
-        records = [r for o in outcomes for r in o.records]
-        failures = [f for o in outcomes for f in o.failures]
-        return Results(records, config.run_dir(), runner.events, failures, len(cells),
-                       runner.fabric.global_rank)
-    merged = collect(config, cells=cells, code=code)
-    return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells),
-                   gates=merged.gates)
-
-
-def _log_outcomes(config: ExperimentConfig, cells: Sequence[Cell]) -> None:
-    """Feed the ``[loggers]`` every recorded cell outcome (after a SLURM array)."""
-    from supreme.loggers import ExperimentLoggers
-
-    loggers = ExperimentLoggers.open(config, config.run_dir())
-    try:
-        for cell in cells:
-            outcome = read_outcome(cell_path(config, cell))
-            if outcome is not None:
-                loggers.cell(cell, outcome["records"], outcome["failures"])
-    finally:
-        loggers.close()
-
-
-def _rank_zero_env() -> bool:
-    """Rank 0, or a process not yet launched by a distributed launcher."""
-    return all(os.environ.get(v, "0") == "0" for v in ("RANK", "LOCAL_RANK", "SLURM_PROCID"))
-
-
-def _validate(resolved: Resolved, cells: list[Cell], *, local: bool) -> None:
-    """Everything checkable before compute; ``local=False`` (SLURM): the machine checks
-    that only hold where the cells will run are left to the tasks."""
-    from supreme.validate import validate
-
-    validate(resolved, cells, local=local)
-
-
-def failures_error(results: Results) -> CellsFailed:
-    """The error the CLI raises after printing a run in which cells failed."""
-    if not results.failures:
-        return CellsFailed(
-            f"{results.unfinished} of {results.cells} cells did not finish (their worker or "
-            "task was cancelled, killed or timed out before recording anything)",
-            f"`supreme status {results.run_dir}` shows them; run the same command again to "
-            "resubmit only those cells.",
-        )
-    failed_cells = {json.dumps({k: f[k] for k in Cell.__dataclass_fields__}, sort_keys=True)
-                    for f in results.failures}
-    first = results.failures[0]
-    return CellsFailed(
-        f"{len(failed_cells)} of {results.cells} cells failed ({len(results.failures)} failed stages); "
-        f"first: {first['stage']}: {first['error_type']}: {first['error']}",
-        f"Every failure is in {results.run_dir / 'failures.jsonl'} and in `supreme report`. "
-        "Fix the cause and run again: only what failed is computed.",
-    )

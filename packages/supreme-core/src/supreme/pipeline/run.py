@@ -27,16 +27,14 @@ from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
 from supreme.pipeline.fabric import (
     identity,
-    make_fabric,
     seed_everything,
     synchronize,
 )
 from supreme.pipeline.resources import ResourceMonitor, gather_ranks
 from supreme.pipeline.split import Split, build_split, from_tensors
 from supreme.pipeline.train import fit, unwrap
-from supreme.plan import Cell, Resolved, resolve
+from supreme.plan import Cell, Resolved
 from supreme.recompute import Recompute
-from supreme.registry import Registry, default
 from supreme.store import Store, atomic_write_bytes, hash_key
 from supreme.values import checked_values
 
@@ -208,7 +206,7 @@ class Runner:
 
         if isinstance(exc, (Interrupted, PluginError, WriteFailed)):
             raise exc  # not a cell's failure: a stop, a broken plugin, a full or read-only disk
-        from supreme.loggers import scrub, secret_values
+        from supreme.secrets import scrub, secret_values
 
         error_type, message = describe_failure(exc, stage, self.config, self.fabric)
         message = scrub(message, secret_values(self.config.model_dump(mode="json")))
@@ -802,6 +800,11 @@ def request_stop() -> None:
     _STOP["requested"] = True
 
 
+def stop_requested() -> bool:
+    """Whether this process was asked to stop after the current stage (Ctrl-C, SIGTERM)."""
+    return bool(_STOP["requested"])
+
+
 def check_interrupt(stage: str) -> None:
     """Raise :class:`Interrupted` at a stage boundary when a stop was requested."""
     from supreme import signals
@@ -852,68 +855,3 @@ def interruptible() -> Iterator[None]:
         for number, handler in previous.items():
             signal.signal(number, handler)
         _STOP["requested"] = False
-
-
-@dataclass
-class Plan:
-    """What running an experiment implies, and what the store already holds."""
-
-    cells: list[Cell]
-    events: list[StageEvent]
-
-    #: stage-name prefixes counted by :meth:`counts`
-    KINDS = (("trainings", "train M_o"), ("retrainings", "retrain M_r"),
-             ("unlearning runs", "unlearn "), ("evaluations", "evaluate "))
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Per kind of work: how many distinct artifacts, how many exist, how many to compute."""
-        out = {}
-        for name, prefix in self.KINDS:
-            keys = {e.key: e.reused for e in self.events if e.stage.startswith(prefix)}
-            existing = sum(keys.values())
-            out[name] = {"total": len(keys), "existing": existing, "to_compute": len(keys) - existing}
-        return out
-
-
-def plan(config: ExperimentConfig, *, registry: Registry | None = None,
-         recompute: str | Sequence[str] | Recompute | None = None) -> Plan:
-    """The cells of ``config`` and every stage they need, without computing or writing.
-
-    Datasets are decoded (or read from the store) and splits built in memory, because
-    the keys of later stages depend on them. With ``recompute`` (``--recompute``), the
-    stages it would redo count as to compute.
-    """
-    from supreme.recompute import parse
-    from supreme.validate import validate
-
-    resolved = resolve(config, registry or default())
-    cells = resolved.cells()
-    validate(resolved, cells, local=config.launch.launcher != "slurm")
-    fabric = make_fabric(config.fabric) if config.launch.launcher != "slurm" else _cpu_fabric()
-    if config.launch.launcher == "local" and fabric.device.type == "cpu":
-        from supreme.pipeline.cells import resolve_workers
-        from supreme.pipeline.workers import device_env
-
-        workers = resolve_workers(config, None)
-        if workers > 1:  # keys carry the CPU threads a worker will run with
-            import torch
-
-            torch.set_num_threads(int(device_env(config, 1, workers)["OMP_NUM_THREADS"]))
-    if not isinstance(recompute, Recompute):
-        recompute = parse(recompute, methods=config.methods, metrics=config.metrics)
-    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True,
-                    recompute=recompute)
-    for cell in cells:
-        runner.run_cell(cell)
-    return Plan(cells, runner.events)
-
-
-def _cpu_fabric() -> Fabric:
-    """Planning a SLURM grid on a login node: keys need a Fabric, not the cluster's GPUs."""
-    from lightning.fabric import Fabric
-
-    return Fabric(accelerator="cpu", devices=1)
-
-
-# supreme.run lives with the cell machinery it drives (cells.py); re-exported here.
-from supreme.pipeline.cells import run as run  # noqa: E402

@@ -168,6 +168,6 @@ def load_config(run_dir: str | Path) -> dict[str, Any] | None:
         return None
     if not isinstance(data, dict):
         return None
-    from supreme.loggers import redact
+    from supreme.secrets import redact
 
     return redact(data)  # a config.json of an older version may hold secrets

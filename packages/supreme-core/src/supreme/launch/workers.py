@@ -76,7 +76,7 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
 
         from supreme import progress, registry
         from supreme.pipeline import run as runmod
-        from supreme.pipeline.cells import _run_cells
+        from supreme.pipeline.cells import run_cells_with_runner
 
         torch.set_num_threads(int(env["OMP_NUM_THREADS"]))
         progress.enable(False)
@@ -101,9 +101,11 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
         def on_cell(outcome: Any) -> None:
             messages.put(("cell", worker, (outcome.index, outcome.status)))
 
-        _run_cells(config, indices(), registry=None, fail_fast=fail_fast, on_cell=on_cell,
-                   worker=worker, reporter=lambda event: messages.put(("event", worker, event)),
-                   recompute=Recompute.from_json(recompute), log=False)  # the parent feeds the loggers
+        # no open_loggers: the parent feeds the loggers
+        run_cells_with_runner(config, indices(), registry=None, fail_fast=fail_fast,
+                              on_cell=on_cell, worker=worker,
+                              reporter=lambda event: messages.put(("event", worker, event)),
+                              recompute=Recompute.from_json(recompute))
     except Interrupted:
         messages.put(("interrupted", worker, None))
     except SupremeError as exc:
@@ -124,7 +126,7 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
     import multiprocessing as mp
 
     from supreme import registry
-    from supreme.pipeline.run import _STOP, interruptible
+    from supreme.pipeline.run import interruptible, stop_requested
 
     plugins = registry.portable_state(plugin_files)
     if plugins["skipped"]:
@@ -163,7 +165,7 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
                 process.start()
             running = len(processes)
             while running:
-                if _STOP["requested"] and not stop.is_set():
+                if stop_requested() and not stop.is_set():
                     stop.set()  # workers finish their current stage, then stop
                 try:
                     kind, worker, payload = messages.get(timeout=0.5)
@@ -189,7 +191,7 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
                     interrupted = True
                 elif kind == "done":
                     running -= 1
-            interrupted = interrupted or _STOP["requested"]
+            interrupted = interrupted or stop_requested()
     except KeyboardInterrupt:  # second Ctrl-C: stop now
         for process in processes:
             if process.is_alive():
