@@ -1,4 +1,5 @@
-"""The Python examples in docs/api.md run as written."""
+"""The Python examples in docs/api.md run as written; the plugin skeletons of
+docs/plugins.md pass their conformance checks."""
 
 from __future__ import annotations
 
@@ -26,3 +27,41 @@ def test_api_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     out = capsys.readouterr().out
     assert "seeds.train = [-1]" in out  # the ConfigError example printed its message
     assert "retrain 0.0" in out  # M_r never predicts the forgotten digit
+
+
+def plugin_skeletons() -> dict[str, object]:
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    section = text.split("### Skeletons: a dataset and a model", 1)[1].split("\n### ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    assert len(blocks) == 2
+    namespace: dict[str, object] = {"__name__": "plugin_skeletons"}
+    for number, block in enumerate(blocks):
+        exec(compile(block, f"docs/plugins.md skeleton {number}", "exec"), namespace)
+    return namespace
+
+
+def test_plugin_doc_skeletons_pass_their_conformance_checks(tmp_path: Path) -> None:
+    import numpy as np
+    from supreme.errors import DatasetError
+    from supreme.testing.datasets import check_dataset
+    from supreme.testing.models import check_model
+
+    skeletons = plugin_skeletons()
+    Shapes, MLP = skeletons["Shapes"], skeletons["MLP"]
+    missing = Shapes(Shapes.Config(root=str(tmp_path)))  # type: ignore[operator, attr-defined]
+    with pytest.raises(DatasetError, match=r"dataset shapes: .*train\.npz, .*test\.npz not found"):
+        missing.check_files()
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 60), ("test", 30)):
+        labels = np.arange(n) % 3
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        np.savez(tmp_path / f"{split}.npz", images=images, labels=labels)
+    spec = Shapes(Shapes.Config(root=str(tmp_path)))  # type: ignore[operator, attr-defined]
+    spec.check_files()
+    loaded = check_dataset(spec, require_all_classes=True)
+    assert loaded["train"].images.shape == (60, 1, 28, 28)
+    labels, fine = spec.split_labels("test")
+    assert fine is None and labels.tolist() == loaded["test"].labels.tolist()
+    net = check_model(MLP, {"hidden": 16}, num_classes=3, in_channels=1,  # type: ignore[arg-type]
+                      native_size=28)
+    assert sum(p.numel() for p in net.parameters()) == 28 * 28 * 16 + 16 + 16 * 3 + 3

@@ -12,14 +12,16 @@ this order, from cheapest to dearest:
    for a SLURM submission only what holds on any machine);
 3. what the chosen metrics need (known needs only; penultimate features need a model with a
    linear head);
-4. the data: a dataset's own file check (an optional ``check_files()`` method of a
-   :class:`~supreme.contracts.DatasetSpec`, raising :class:`~supreme.errors.DatasetError`),
-   its labels, and the forget/retain sets of every cell, which must not be empty.
+4. the data: a dataset's own file check (:meth:`DatasetSpec.check_files
+   <supreme.contracts.DatasetSpec.check_files>`, which checks nothing unless a spec
+   overrides it, raising :class:`~supreme.errors.DatasetError`), its labels, and the
+   forget/retain sets of every cell, which must not be empty.
 
-The labels come from an optional ``split_labels(split) -> (labels, fine_labels | None)``
-method of the dataset spec, which the image-folder datasets implement without decoding a
-single image; other specs are loaded (``load(split)``), which for the built-in datasets
-is cheap (a lazy spec decodes nothing).
+The labels come from :meth:`DatasetSpec.split_labels
+<supreme.contracts.DatasetSpec.split_labels>`, which the image-folder datasets implement
+without decoding a single image; where it returns ``None`` (the default) the split is
+loaded (``load(split)``), which for the built-in datasets is cheap (a lazy spec decodes
+nothing).
 
 Every problem is one :class:`~supreme.errors.SupremeError` naming the field, the bad value
 and the fix. Nothing is written: no run directory, no store entry.
@@ -181,7 +183,7 @@ def _check_feature_layers(resolved: Resolved, metric: str) -> None:
 
     for model_name, model_spec in resolved.models.items():
         for spec in resolved.datasets.values():
-            channels = getattr(model_spec, "in_channels", None) or spec.channels
+            channels = spec.channels
             try:  # built on the meta device: no memory, no initialisation cost
                 with torch.device("meta"):
                     net = model_spec.create(spec.num_classes, channels, model_spec.input_side(spec))
@@ -207,9 +209,7 @@ def check_data(resolved: Resolved, cells: Sequence[Cell]) -> None:
         wanted.setdefault(cell.dataset, set()).add((cell.scenario, cell.target))
     for name, pairs in wanted.items():
         spec = resolved.datasets[name]
-        check_files = getattr(spec, "check_files", None)
-        if callable(check_files):
-            check_files()
+        spec.check_files()
         labels = {split: _labels(spec, name, split) for split in ("train", "test")}
         for scenario, target in sorted(pairs):
             _check_split(spec, name, scenario, target, labels)
@@ -220,9 +220,9 @@ def check_data(resolved: Resolved, cells: Sequence[Cell]) -> None:
 def _labels(spec: DatasetSpec, name: str, split: str) -> tuple[torch.Tensor, torch.Tensor | None]:
     import torch
 
-    hook = getattr(spec, "split_labels", None)
-    if callable(hook):
-        labels, fine = hook(split)
+    known = spec.split_labels(split)  # type: ignore[arg-type]
+    if known is not None:
+        labels, fine = known
     else:
         data = spec.load(split)  # type: ignore[arg-type]
         labels, fine = data.labels, data.fine_labels

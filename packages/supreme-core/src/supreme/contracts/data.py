@@ -161,6 +161,17 @@ class DatasetSpec(Component[C]):
         """A string that changes when the source files change (part of cache keys)."""
         return ""
 
+    def check_files(self) -> None:
+        """Optional: raise :class:`supreme.errors.DatasetError` when the source files cannot
+        give a sound dataset. Called before anything is computed; the default checks
+        nothing (``load`` reports missing files)."""
+
+    def split_labels(self, split: Split) -> tuple[torch.Tensor, torch.Tensor | None] | None:
+        """Optional: the labels (and fine labels, or ``None``) of ``split`` without decoding
+        any image, for the checks before compute. The default, ``None``, lets them call
+        :meth:`load` and read the labels from its result."""
+        return None
+
     @property
     def cached(self) -> bool:
         """Whether the pipeline keeps decoded uint8 tensors in its store.

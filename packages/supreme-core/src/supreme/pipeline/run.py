@@ -304,7 +304,7 @@ class Runner:
         train, test = self.resident(cell.dataset)
         mean, std = model_spec.norm_stats(spec)
         size = model_spec.input_side(spec)
-        channels = getattr(model_spec, "in_channels", None) or spec.channels
+        channels = spec.channels
         transform = BatchTransform(tuple(mean), tuple(std), size, channels,
                                    channels_last=self.config.speed.channels_last)
 
