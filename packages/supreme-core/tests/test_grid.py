@@ -360,7 +360,7 @@ def test_plan_after_a_run_finds_every_stage_even_timing_dependent_ones(
 
 
 def test_workers_queue_only_unfinished_cells_round_robin_over_their_original_model() -> None:
-    from supreme.launch.workers import queue_order
+    from supreme.launch.order import queue_order
     from supreme.plan import Cell
 
     cells = [Cell("d", "m", "fullclass", t, s, s, s) for s in (0, 1) for t in "abc"]

@@ -84,6 +84,11 @@ def test_chunks_cover_every_cell_once_and_group_by_original_model() -> None:
     # chunks share one M_o (seed) and alternate between M_o; the leftovers come last
     assert chunks == [[0, 1], [3, 5], [6, 7], [2, 8]]
     assert slurm.chunk_cells(cells, todo, per_task=1) == [[i] for i in (0, 3, 6, 1, 5, 7, 2, 8)]
+    # --workers hands cells out in the same order (one ordering for every launcher)
+    from supreme.launch import order, workers
+
+    assert workers.queue_order is order.queue_order and slurm.chunk_cells is order.chunk_cells
+    assert order.queue_order(cells, todo) == [0, 3, 6, 1, 5, 7, 2, 8]
 
 
 def test_job_states_are_parsed_from_sacct_and_squeue_rows() -> None:

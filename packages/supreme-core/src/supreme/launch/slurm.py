@@ -39,6 +39,7 @@ from typing import Any
 
 from supreme.config import ExperimentConfig
 from supreme.errors import ConfigError, Interrupted
+from supreme.launch.order import chunk_cells
 from supreme.recompute import Recompute
 
 INSTALL_HINT = 'pip install "supreme-core[slurm]"'
@@ -135,27 +136,6 @@ def sbatch_lines(params: dict[str, Any], n_tasks: int) -> list[str]:
 
 
 # -- chunks ------------------------------------------------------------------------------
-def chunk_cells(cells: Sequence[Any], todo: Sequence[int], per_task: int) -> list[list[int]]:
-    """Chunks of ``per_task`` cell indices: neighbours in a chunk share their M_o (the first
-    trains it, the next reuse it from the store), and chunks alternate between M_o, so that the first tasks
-    to start do not all wait for the same M_o."""
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for index in todo:
-        c = cells[index]
-        groups.setdefault((c.dataset, c.model, c.train_seed), []).append(index)
-    per_group = [[members[i:i + per_task] for i in range(0, len(members), per_task)]
-                 for members in groups.values()]
-    full = [[c for c in chunks if len(c) == per_task] for chunks in per_group]
-    ordered: list[list[int]] = []
-    while any(full):  # full chunks, round-robin over the M_o they need
-        for queue in full:
-            if queue:
-                ordered.append(queue.pop(0))
-    rest = [i for chunks in per_group for c in chunks if len(c) < per_task for i in c]
-    ordered += [rest[i:i + per_task] for i in range(0, len(rest), per_task)]
-    return ordered
-
-
 # -- the array task ------------------------------------------------------------------------
 def _thread_share() -> int | None:
     """CPU threads for this process from the SLURM allocation (None: not under SLURM)."""

@@ -24,27 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from supreme.config import ExperimentConfig
 from supreme.errors import Interrupted, StageError, SupremeError
+from supreme.launch.order import queue_order
 from supreme.plan import Cell
 from supreme.recompute import Recompute
 
 if TYPE_CHECKING:
     from supreme.pipeline.run import Reporter, StageEvent
-
-
-def queue_order(cells: Sequence[Cell], indices: Sequence[int] | None = None) -> list[int]:
-    """Cell indices (all, or ``indices``), round-robin over the M_o they need (dataset,
-    model, training seed)."""
-    groups: dict[tuple[str, str, int], list[int]] = {}
-    for index in range(len(cells)) if indices is None else indices:
-        cell = cells[index]
-        groups.setdefault((cell.dataset, cell.model, cell.train_seed), []).append(index)
-    order: list[int] = []
-    lists = list(groups.values())
-    while any(lists):
-        for members in lists:
-            if members:
-                order.append(members.pop(0))
-    return order
 
 
 def device_env(config: ExperimentConfig, worker: int, n_workers: int) -> dict[str, str]:
