@@ -135,7 +135,6 @@ def sbatch_lines(params: dict[str, Any], n_tasks: int) -> list[str]:
     return lines
 
 
-# -- chunks ------------------------------------------------------------------------------
 # -- the array task ------------------------------------------------------------------------
 def _thread_share() -> int | None:
     """CPU threads for this process from the SLURM allocation (None: not under SLURM)."""
@@ -152,22 +151,12 @@ def _thread_share() -> int | None:
 
 def run_task(payload: dict[str, Any]) -> list[dict[str, Any]]:
     """What each array task runs (in the compute node's Python): its chunk of cells."""
-    for entry in reversed(payload.get("sys_path", [])):
-        if entry not in sys.path:
-            sys.path.insert(0, entry)
-    threads = _thread_share()
-    if threads is not None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    import torch
-
-    from supreme import progress, registry
+    from supreme import registry
+    from supreme.launch.bootstrap import start_process
     from supreme.pipeline.cells import run_cells
 
-    if threads is not None:
-        torch.set_num_threads(threads)
-    progress.enable(False)
-    registry.restore_state(payload["plugins"])
-    config = ExperimentConfig.model_validate(payload["config"])
+    config = start_process(payload["config"], payload["plugins"], threads=_thread_share(),
+                           sys_path=payload.get("sys_path", []))
     job = os.environ.get("SLURM_ARRAY_JOB_ID")
     task = os.environ.get("SLURM_ARRAY_TASK_ID")
     where = f"{job}_{task}" if job and task else os.environ.get("SLURM_JOB_ID", "?")

@@ -57,15 +57,11 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
     parent = os.getppid()
     os.environ.update(env)
     try:
-        import torch
-
-        from supreme import progress, registry
+        from supreme.launch.bootstrap import start_process
         from supreme.pipeline import run as runmod
         from supreme.pipeline.cells import run_cells_with_runner
 
-        torch.set_num_threads(int(env["OMP_NUM_THREADS"]))
-        progress.enable(False)
-        registry.restore_state(plugins)
+        config = start_process(config_json, plugins, threads=int(env["OMP_NUM_THREADS"]))
         # SIGTERM (SLURM and `kill` signal every process): finish the stage, then stop
         signal.signal(signal.SIGTERM, lambda signum, frame: runmod.request_stop())
 
@@ -74,7 +70,6 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
             return stop.is_set() or os.getppid() != parent
 
         runmod.stop_from(stopped)
-        config = ExperimentConfig.model_validate(config_json)
 
         def indices() -> Any:
             while not stopped():
