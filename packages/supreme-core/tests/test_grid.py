@@ -541,3 +541,28 @@ def test_a_process_waiting_for_missing_peers_says_so_and_stops(tmp_path: Path) -
     text = " ".join(done.stderr.split())
     assert "rank 1 waiting for the other 1 process(es) of the world to join" in text
     assert "did not join within 4 s" in text and "Fix: start every process" in text
+
+
+def test_one_launcher_protocol_three_launchers() -> None:
+    import inspect
+
+    from supreme.engine import choose_launcher
+    from supreme.errors import ConfigError
+    from supreme.launch.base import Launcher
+    from supreme.launch.inprocess import InProcess
+    from supreme.launch.slurm import Slurm
+    from supreme.launch.workers import LocalWorkers
+
+    chosen = [choose_launcher("slurm", n_workers=4, cells=9, wait=False),
+              choose_launcher("local", n_workers=2, cells=3),
+              choose_launcher("local", n_workers=2, cells=1),  # one cell: no worker process
+              choose_launcher("local", n_workers=1, cells=9)]
+    assert [type(c) for c in chosen] == [Slurm, LocalWorkers, InProcess, InProcess]
+    assert (chosen[0].wait, chosen[0].dry_run, chosen[1].n_workers) == (False, False, 2)
+    expected = list(inspect.signature(Launcher.launch).parameters)
+    for launcher in chosen:
+        assert list(inspect.signature(type(launcher).launch).parameters) == expected
+        assert launcher.name in ("slurm", "workers", "local")
+    with pytest.raises(ConfigError) as info:
+        choose_launcher("local", n_workers=1, cells=9, dry_run=True)
+    assert info.value.message == "--dry-run only applies to --launcher slurm"

@@ -20,19 +20,13 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from supreme.config import ExperimentConfig
-from supreme.errors import CellsFailed, ConfigError, Interrupted
-from supreme.pipeline.cells import (
-    cell_path,
-    collect,
-    leased,
-    pending_cells,
-    read_outcome,
-    run_cells_with_runner,
-    write_config,
-)
+from supreme.errors import CellsFailed, ConfigError
+from supreme.launch.base import Launch, Launcher
+from supreme.launch.inprocess import rank_zero_env
+from supreme.pipeline.cells import leased
 from supreme.pipeline.fabric import make_fabric
 from supreme.pipeline.run import Reporter, Results, Runner, StageEvent
 from supreme.plan import Cell, Resolved, resolve
@@ -125,7 +119,7 @@ def run(
     n_workers = resolve_workers(config, workers)
     from supreme.rundir import claim
 
-    writes = not dry_run and _rank_zero_env()
+    writes = not dry_run and rank_zero_env()
     if writes and not overwrite:
         claim(config)  # one run directory, one experiment: refused before anything is written
     with leased(config) if not dry_run and (launcher != "slurm" or wait) else \
@@ -141,91 +135,31 @@ def _run(config: ExperimentConfig, registry: Registry, resolved: Resolved, cells
          reporter: Reporter | None, fail_fast: bool, n_workers: int, launcher: str,
          dry_run: bool, wait: bool, plugin_files: Sequence[str], recompute: Recompute,
          code: str) -> Results:
-    import sys
+    job = Launch(config, registry, resolved, cells, code, recompute, reporter=reporter,
+                 fail_fast=fail_fast, plugin_files=tuple(plugin_files))
+    return choose_launcher(launcher, n_workers=n_workers, cells=len(cells), dry_run=dry_run,
+                           wait=wait).launch(job)
 
+
+def choose_launcher(launcher: str, *, n_workers: int, cells: int, dry_run: bool = False,
+                    wait: bool = True) -> Launcher:
+    """The :class:`~supreme.launch.base.Launcher` for ``launch.launcher`` and ``--workers``:
+    SLURM, local worker processes (more than one worker and more than one cell), or this
+    process."""
     if launcher == "slurm":
-        from supreme.launch.slurm import launch
+        from supreme.launch.slurm import Slurm
 
-        if not dry_run:
-            write_config(config)
-        unfinished = launch(config, indices=list(range(len(cells))), dry_run=dry_run, wait=wait,
-                            plugin_files=list(plugin_files), recompute=recompute,
-                            echo=print if dry_run else  # the dry run's output is its result
-                            lambda line: print(line, file=sys.stderr, flush=True))
-        merged = collect(config, cells=cells, write=not dry_run, code=code)
-        if wait and not dry_run and config.loggers.use:
-            _log_outcomes(config, cells)  # the tasks log nothing: one writer per run
-        return Results(merged.records, config.run_dir(), [], merged.failures, len(cells),
-                       unfinished=unfinished if wait else 0, gates=merged.gates)
+        return Slurm(dry_run=dry_run, wait=wait)
     if dry_run:
         raise ConfigError("--dry-run only applies to --launcher slurm",
                           "Use `supreme plan` to see what a local run would compute.")
-    if n_workers > 1 and len(cells) > 1:
-        from supreme.launch.workers import run_with_workers
+    if n_workers > 1 and cells > 1:
+        from supreme.launch.workers import LocalWorkers
 
-        write_config(config)
-        # finished cells need no worker: a rerun of a finished grid starts no process
-        pending = pending_cells(config, cells, code, recompute)
-        try:
-            events = run_with_workers(config, cells, n_workers, indices=pending,
-                                      reporter=reporter, fail_fast=fail_fast,
-                                      plugin_files=plugin_files,
-                                      recompute=recompute) if pending else []
-        except Interrupted:
-            collect(config, cells=cells, code=code)  # what finished stays reported
-            raise
-        merged = collect(config, cells=cells, code=code)
-        # a worker that died without a word (killed, out of host memory) leaves its cells missing
-        return Results(merged.records, config.run_dir(), events, merged.failures, len(cells),
-                       unfinished=merged.counts()["missing"], gates=merged.gates)
-    if _rank_zero_env():
-        write_config(config)
-    try:
-        outcomes, runner = run_cells_with_runner(
-            config, None, registry=registry, reporter=reporter, fail_fast=fail_fast,
-            resolved=resolved, recompute=recompute, open_loggers=loggers_of(config))
-    except Interrupted:
-        if _rank_zero_env():
-            collect(config, cells=cells, code=code)  # what finished stays reported
-        raise
-    if not runner.fabric.is_global_zero:
-        records = [r for o in outcomes for r in o.records]
-        failures = [f for o in outcomes for f in o.failures]
-        return Results(records, config.run_dir(), runner.events, failures, len(cells),
-                       runner.fabric.global_rank)
-    merged = collect(config, cells=cells, code=code)
-    return Results(merged.records, config.run_dir(), runner.events, merged.failures, len(cells),
-                   gates=merged.gates)
+        return LocalWorkers(n_workers)
+    from supreme.launch.inprocess import InProcess
 
-
-def loggers_of(config: ExperimentConfig) -> Any:
-    """``open_loggers`` for :func:`~supreme.pipeline.cells.run_cells`: ``None`` without
-    ``[loggers]``."""
-    if not config.loggers.use:
-        return None
-    from supreme.loggers import ExperimentLoggers
-
-    return lambda world_size: ExperimentLoggers.open(config, config.run_dir(),
-                                                     world_size=world_size)
-
-
-def _log_outcomes(config: ExperimentConfig, cells: Sequence[Cell]) -> None:
-    """Feed the ``[loggers]`` every recorded cell outcome (after a SLURM array)."""
-    from supreme.loggers import ExperimentLoggers
-
-    loggers = ExperimentLoggers.open(config, config.run_dir())
-    try:
-        for cell in cells:
-            outcome = read_outcome(cell_path(config, cell))
-            if outcome is not None:
-                loggers.cell(cell, outcome["records"], outcome["failures"])
-    finally:
-        loggers.close()
-
-
-def _rank_zero_env() -> bool:
-    """Rank 0, or a process not yet launched by a distributed launcher."""
-    return all(os.environ.get(v, "0") == "0" for v in ("RANK", "LOCAL_RANK", "SLURM_PROCID"))
+    return InProcess()
 
 
 def _validate(resolved: Resolved, cells: list[Cell], *, local: bool) -> None:

@@ -35,12 +35,16 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supreme.config import ExperimentConfig
 from supreme.errors import ConfigError, Interrupted
 from supreme.launch.order import chunk_cells
 from supreme.recompute import Recompute
+
+if TYPE_CHECKING:
+    from supreme.launch.base import Launch as LaunchJob
+    from supreme.pipeline.run import Results
 
 INSTALL_HINT = 'pip install "supreme-core[slurm]"'
 
@@ -602,3 +606,45 @@ def _wait(tasks: list[_Task], echo: Callable[[str], None], poll_max_s: float) ->
 
 def _short(indices: Sequence[int]) -> str:
     return ",".join(map(str, indices[:8])) + (",…" if len(indices) > 8 else "")
+
+
+class Slurm:
+    """``--launcher slurm``: the unfinished cells as one SLURM job array."""
+
+    name = "slurm"
+
+    def __init__(self, *, dry_run: bool = False, wait: bool = True) -> None:
+        self.dry_run, self.wait = dry_run, wait
+
+    def launch(self, job: LaunchJob) -> Results:
+        from supreme.pipeline.cells import write_config
+        from supreme.pipeline.run import Results
+
+        config = job.config
+        if not self.dry_run:
+            write_config(config)
+        unfinished = launch(config, indices=list(range(len(job.cells))), dry_run=self.dry_run,
+                            wait=self.wait, plugin_files=list(job.plugin_files),
+                            recompute=job.recompute,
+                            echo=print if self.dry_run else  # the dry run's output is its result
+                            lambda line: print(line, file=sys.stderr, flush=True))
+        merged = job.collect(write=not self.dry_run)
+        if self.wait and not self.dry_run and config.loggers.use:
+            log_outcomes(config, job.cells)  # the tasks log nothing: one writer per run
+        return Results(merged.records, config.run_dir(), [], merged.failures, len(job.cells),
+                       unfinished=unfinished if self.wait else 0, gates=merged.gates)
+
+
+def log_outcomes(config: ExperimentConfig, cells: Sequence[Any]) -> None:
+    """Feed the ``[loggers]`` every recorded cell outcome (after a SLURM array)."""
+    from supreme.loggers import ExperimentLoggers
+    from supreme.pipeline.cells import cell_path, read_outcome
+
+    loggers = ExperimentLoggers.open(config, config.run_dir())
+    try:
+        for cell in cells:
+            outcome = read_outcome(cell_path(config, cell))
+            if outcome is not None:
+                loggers.cell(cell, outcome["records"], outcome["failures"])
+    finally:
+        loggers.close()

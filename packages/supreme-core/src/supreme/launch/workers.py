@@ -29,7 +29,8 @@ from supreme.plan import Cell
 from supreme.recompute import Recompute
 
 if TYPE_CHECKING:
-    from supreme.pipeline.run import Reporter, StageEvent
+    from supreme.launch.base import Launch
+    from supreme.pipeline.run import Reporter, Results, StageEvent
 
 
 def device_env(config: ExperimentConfig, worker: int, n_workers: int) -> dict[str, str]:
@@ -206,3 +207,33 @@ def _cell_done(config: ExperimentConfig, cells: Sequence[Cell], loggers: Any, in
     outcome = read_outcome(cell_path(config, cells[index]))
     if outcome is not None:
         loggers.cell(cells[index], outcome["records"], outcome["failures"])
+
+
+class LocalWorkers:
+    """``--workers N``: the unfinished cells on ``n_workers`` local processes."""
+
+    name = "workers"
+
+    def __init__(self, n_workers: int) -> None:
+        self.n_workers = n_workers
+
+    def launch(self, job: Launch) -> Results:
+        from supreme.pipeline.cells import pending_cells, write_config
+        from supreme.pipeline.run import Results
+
+        config = job.config
+        write_config(config)
+        # finished cells need no worker: a rerun of a finished grid starts no process
+        pending = pending_cells(config, job.cells, job.code, job.recompute)
+        try:
+            events = run_with_workers(config, job.cells, self.n_workers, indices=pending,
+                                      reporter=job.reporter, fail_fast=job.fail_fast,
+                                      plugin_files=job.plugin_files,
+                                      recompute=job.recompute) if pending else []
+        except Interrupted:
+            job.collect()  # what finished stays reported
+            raise
+        merged = job.collect()
+        # a worker that died without a word (killed, out of host memory) leaves its cells missing
+        return Results(merged.records, config.run_dir(), events, merged.failures, len(job.cells),
+                       unfinished=merged.counts()["missing"], gates=merged.gates)
