@@ -35,7 +35,6 @@ class ActivationDistance(Metric):
 
     name = "activation_distance"
     needs = frozenset({"reference"})
-    higher_is_better = False
 
     class Config(ComponentConfig):
         #: Report the reference's root mean square instead of the mean distance.

@@ -32,7 +32,6 @@ class Completeness(Metric):
 
     name = "completeness"
     needs = frozenset({"reference"})
-    higher_is_better = True
 
     class Config(ComponentConfig):
         pass

@@ -40,7 +40,6 @@ class JSDivergence(Metric):
 
     name = "js_divergence"
     needs = frozenset({"reference"})
-    higher_is_better = False
 
     class Config(ComponentConfig):
         #: Reproduce the reference's ½KL(m‖p)+½KL(m‖q) averaged over N·C elements.

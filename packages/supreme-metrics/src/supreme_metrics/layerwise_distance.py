@@ -35,7 +35,6 @@ class LayerwiseDistance(Metric):
 
     name = "layerwise_distance"
     needs = frozenset({"reference", "weights"})
-    higher_is_better = False
 
     class Config(ComponentConfig):
         pass

@@ -45,7 +45,6 @@ class Resources(Metric):
     name = "resources"
     # measured around every unlearning run anyway; needs no reference model or timings
     needs = frozenset()
-    higher_is_better = False
 
     class Config(ComponentConfig):
         pass

@@ -25,10 +25,6 @@ class Outputs:
     labels: torch.Tensor
     features: torch.Tensor | None = None
 
-    @property
-    def probabilities(self) -> torch.Tensor:
-        return self.logits.double().softmax(dim=1)
-
 
 Forward = Callable[["nn.Module", ImageTensors, bool], Outputs]
 

@@ -30,8 +30,6 @@ class Metric(Component[C]):
     #: recorded as ``null`` with ``"non_finite": "nan" | "inf" | "-inf"``; any other
     #: non-finite value fails the row with a recorded failure (supreme/values.py).
     non_finite_keys: ClassVar[frozenset[str]] = frozenset()
-    #: Keys that compare with M_r are meaningless for rows without a reference.
-    higher_is_better: ClassVar[bool | None] = None
 
     @abstractmethod
     def compute(self, ctx: EvalContext) -> dict[str, float]:
