@@ -402,7 +402,6 @@ def launch(
     while waiting (the jobs keep running); :class:`~supreme.errors.SupremeError` when
     neither squeue nor sacct answers for ten minutes while waiting.
     """
-    from supreme.pipeline.cells import cell_id, cell_path, collect, read_outcome, write_config
     from supreme.plan import resolve
     from supreme.registry import default
 
@@ -419,12 +418,36 @@ def launch(
     run_dir = config.run_dir()
     folder = (run_dir / (config.slurm.folder or "slurm")).resolve()  # inside the run dir
     jobs = load_jobs(run_dir)
+    finished, earlier = _finished_and_running(config, cells, chosen, code, recompute, jobs,
+                                              folder)
+    active = sorted(i for t in earlier.values() for i in t.cells)
+    todo = [i for i in chosen if i not in finished and i not in active]
+    chunks = chunk_cells(cells, todo, config.slurm.cells_per_task)
 
-    # a cell is finished when this code wrote its outcome (and nothing is recomputed)
+    echo(f"SLURM: {len(chosen)} cells: {len(finished)} finished, {len(active)} queued or "
+         f"running in earlier jobs, {len(todo)} to submit in {len(chunks)} array task(s)")
+    if dry_run:
+        _print_dry_run(params, folder, cells, chunks, earlier, echo)
+        return 0
+    new_tasks = _submit(config, cells, chunks, params, folder, jobs, plugin_files, recompute,
+                        echo) if chunks else []
+    if not wait:
+        return 0
+    return _wait_and_collect(config, cells, chosen, code, [*earlier.values(), *new_tasks],
+                             echo, poll_max_s)
+
+
+def _finished_and_running(config: ExperimentConfig, cells: Sequence[Any], chosen: list[int],
+                          code: str, recompute: Recompute, jobs: dict[str, Any],
+                          folder: Path) -> tuple[list[int], dict[str, _Task]]:
+    """The cells of ``chosen`` that this code finished (none when recomputing), and the
+    tasks of earlier submissions still queued or running other chosen cells (wait for
+    those, do not submit them twice)."""
+    from supreme.pipeline.cells import cell_id, cell_path, read_outcome
+
     finished = [] if recompute else [
         i for i in chosen
         if (o := read_outcome(cell_path(config, cells[i]), code)) and o["status"] == "finished"]
-    # cells an earlier submission is still running: wait for those, do not submit twice
     earlier: dict[str, _Task] = {}
     previous = {int(i): e["job"] for i, e in jobs["cells"].items()
                 if int(i) in chosen and int(i) not in finished
@@ -439,73 +462,84 @@ def launch(
                                                      _submitted_at(jobs, job)))
                 task.cells.append(index)
                 task.state = state
-    active = sorted(i for t in earlier.values() for i in t.cells)
-    todo = [i for i in chosen if i not in finished and i not in active]
-    chunks = chunk_cells(cells, todo, config.slurm.cells_per_task)
+    return finished, earlier
 
-    echo(f"SLURM: {len(chosen)} cells: {len(finished)} finished, {len(active)} queued or "
-         f"running in earlier jobs, {len(todo)} to submit in {len(chunks)} array task(s)")
-    if dry_run:
-        from supreme.secrets import redact
 
-        for line in sbatch_lines(redact(params), len(chunks)):
-            echo("  " + line)
-        echo(f"  logs: {folder}/%j")
-        for number, chunk in enumerate(chunks):
-            echo(f"  task {number}: " + "; ".join(f"[{i}] {cells[i].label()}" for i in chunk))
-        for job, task in sorted(earlier.items()):
-            echo(f"  running already as {job}: cells {task.cells}")
-        return 0
+def _print_dry_run(params: dict[str, Any], folder: Path, cells: Sequence[Any],
+                   chunks: list[list[int]], earlier: dict[str, _Task],
+                   echo: Callable[[str], None]) -> None:
+    from supreme.secrets import redact
 
-    new_tasks: list[_Task] = []
-    if chunks:
-        submitit = _submitit()
-        write_config(config)
-        plugins, sys_path = _portable_plugins(plugin_files)
-        if plugins["skipped"]:
-            echo("warning: plugins registered as objects cannot reach SLURM tasks: "
-                 f"{', '.join(plugins['skipped'])}; register a module or use --plugin FILE")
-        config_json = config.model_dump(mode="json")
-        payloads = [{"config": config_json, "indices": chunk, "plugins": plugins,
-                     "sys_path": sys_path, "recompute": recompute.as_json()} for chunk in chunks]
-        try:
-            executor = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=0)
-        except RuntimeError as exc:
-            raise ConfigError(
-                f"cannot submit to SLURM from here: {exc}",
-                "Run on a machine with the SLURM clients (srun, sbatch), or use "
-                "launch.launcher = 'local'; scripts/local-slurm.sh starts a test cluster.",
-            ) from None
-        executor.update_parameters(**params)
-        submitted_at = time.time()
-        try:
-            submitted = executor.map_array(run_task, payloads)
-        except Exception as exc:  # sbatch refused (bad partition, account, limits...)
-            raise ConfigError(f"sbatch refused the job array: {exc}",
-                              "Check the [slurm] table against the cluster's partitions "
-                              "and limits (sinfo, sacctmgr show assoc).") from None
-        for job, chunk in zip(submitted, chunks, strict=True):
-            new_tasks.append(_Task(str(job.job_id), chunk, str(folder / "%j"), submitted_at))
-        array = new_tasks[0].job.split("_")[0]
-        from supreme.secrets import redact
+    for line in sbatch_lines(redact(params), len(chunks)):
+        echo("  " + line)
+    echo(f"  logs: {folder}/%j")
+    for number, chunk in enumerate(chunks):
+        echo(f"  task {number}: " + "; ".join(f"[{i}] {cells[i].label()}" for i in chunk))
+    for job, task in sorted(earlier.items()):
+        echo(f"  running already as {job}: cells {task.cells}")
 
-        jobs["submissions"].append({
-            "array": array, "submitted_at": submitted_at, "folder": str(folder / "%j"),
-            "parameters": redact(params), "tasks": [{"job": t.job, "cells": t.cells} for t in new_tasks],
-        })
-        for t in new_tasks:
-            for index in t.cells:
-                jobs["cells"][str(index)] = {"job": t.job, "id": cell_id(config, cells[index]),
-                                             "cell": cells[index].as_dict()}
-        save_jobs(run_dir, jobs)
-        what = (f"job array {array} ({len(new_tasks)} tasks)" if len(new_tasks) > 1
-                else f"job {array} (1 task)")
-        echo(f"SLURM: submitted {what}; logs in {folder}/{array}*; "
-             f"follow with: supreme status {run_dir}")
-    if not wait:
-        return 0
 
-    watched = [*earlier.values(), *new_tasks]
+def _submit(config: ExperimentConfig, cells: Sequence[Any], chunks: list[list[int]],
+            params: dict[str, Any], folder: Path, jobs: dict[str, Any], plugin_files: list[str],
+            recompute: Recompute, echo: Callable[[str], None]) -> list[_Task]:
+    """Submit ``chunks`` as one job array and record it in ``RUN_DIR/slurm/jobs.json``."""
+    from supreme.pipeline.cells import cell_id, write_config
+    from supreme.secrets import redact
+
+    submitit = _submitit()
+    write_config(config)
+    plugins, sys_path = _portable_plugins(plugin_files)
+    if plugins["skipped"]:
+        echo("warning: plugins registered as objects cannot reach SLURM tasks: "
+             f"{', '.join(plugins['skipped'])}; register a module or use --plugin FILE")
+    config_json = config.model_dump(mode="json")
+    payloads = [{"config": config_json, "indices": chunk, "plugins": plugins,
+                 "sys_path": sys_path, "recompute": recompute.as_json()} for chunk in chunks]
+    try:
+        executor = submitit.SlurmExecutor(folder=folder / "%j", max_num_timeout=0)
+    except RuntimeError as exc:
+        raise ConfigError(
+            f"cannot submit to SLURM from here: {exc}",
+            "Run on a machine with the SLURM clients (srun, sbatch), or use "
+            "launch.launcher = 'local'; scripts/local-slurm.sh starts a test cluster.",
+        ) from None
+    executor.update_parameters(**params)
+    submitted_at = time.time()
+    try:
+        submitted = executor.map_array(run_task, payloads)
+    except Exception as exc:  # sbatch refused (bad partition, account, limits...)
+        raise ConfigError(f"sbatch refused the job array: {exc}",
+                          "Check the [slurm] table against the cluster's partitions "
+                          "and limits (sinfo, sacctmgr show assoc).") from None
+    new_tasks = [_Task(str(job.job_id), chunk, str(folder / "%j"), submitted_at)
+                 for job, chunk in zip(submitted, chunks, strict=True)]
+    array = new_tasks[0].job.split("_")[0]
+    jobs["submissions"].append({
+        "array": array, "submitted_at": submitted_at, "folder": str(folder / "%j"),
+        "parameters": redact(params), "tasks": [{"job": t.job, "cells": t.cells} for t in new_tasks],
+    })
+    for t in new_tasks:
+        for index in t.cells:
+            jobs["cells"][str(index)] = {"job": t.job, "id": cell_id(config, cells[index]),
+                                         "cell": cells[index].as_dict()}
+    run_dir = config.run_dir()
+    save_jobs(run_dir, jobs)
+    what = (f"job array {array} ({len(new_tasks)} tasks)" if len(new_tasks) > 1
+            else f"job {array} (1 task)")
+    echo(f"SLURM: submitted {what}; logs in {folder}/{array}*; "
+         f"follow with: supreme status {run_dir}")
+    return new_tasks
+
+
+def _wait_and_collect(config: ExperimentConfig, cells: Sequence[Any], chosen: list[int],
+                      code: str, watched: list[_Task], echo: Callable[[str], None],
+                      poll_max_s: float) -> int:
+    """Wait for ``watched`` tasks, record their final states, collect every outcome, print
+    each task that left cells without a result; return how many chosen cells are not
+    finished."""
+    from supreme.pipeline.cells import collect
+
+    run_dir = config.run_dir()
     try:
         _wait(watched, echo, poll_max_s)
     except KeyboardInterrupt:
