@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import queue
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from supreme.config import ExperimentConfig
@@ -137,47 +138,18 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
                               recompute.as_json() if recompute else None))
         for w in range(1, n_workers + 1)
     ]
-    events: list[StageEvent] = []
-    errors: list[tuple[str, str, str, int]] = []
-    interrupted = False
+    inbox = _Inbox(config, cells, reporter, loggers, fail_fast, stop, running=len(processes))
     try:
         with interruptible():
             for process in processes:
                 process.start()
-            running = len(processes)
-            while running:
-                if stop_requested() and not stop.is_set():
-                    stop.set()  # workers finish their current stage, then stop
-                try:
-                    kind, worker, payload = messages.get(timeout=0.5)
-                except queue.Empty:
-                    if not any(p.is_alive() for p in processes):
-                        break  # every worker died without saying so
-                    continue
-                if kind == "event":
-                    events.append(payload)
-                    if reporter is not None:
-                        reporter(payload)
-                    if loggers is not None:
-                        loggers.stage(payload)
-                elif kind == "cell":
-                    index, status = payload
-                    _cell_done(config, cells, loggers, index, status)
-                    if status == "failed" and fail_fast:
-                        stop.set()
-                elif kind == "error":
-                    errors.append(payload)
-                    stop.set()
-                elif kind == "interrupted":
-                    interrupted = True
-                elif kind == "done":
-                    running -= 1
-            interrupted = interrupted or stop_requested()
+            _drain(inbox, messages, processes)
+            inbox.interrupted = inbox.interrupted or stop_requested()
     except KeyboardInterrupt:  # second Ctrl-C: stop now
         for process in processes:
             if process.is_alive():
                 process.terminate()
-        interrupted = True
+        inbox.interrupted = True
     finally:
         for process in processes:
             process.join(timeout=30)
@@ -185,17 +157,70 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
                 process.kill()
         if loggers is not None:
             loggers.close()
-    if errors:
-        name, message, hint, code = errors[0]
+    if inbox.errors:
+        name, message, hint, code = inbox.errors[0]
         error = StageError(message, hint)
         error.exit_code = code  # the worker's error class decides the exit code
         raise error
-    if interrupted:
+    if inbox.interrupted:
         from supreme import signals
 
         raise Interrupted(f"{signals.stopped_by()}; every finished artifact is kept in the store",
                           "Run the same command again to resume: finished stages are reused.")
-    return events
+    return inbox.events
+
+
+@dataclass
+class _Inbox:
+    """What the parent learns from its workers' messages."""
+
+    config: ExperimentConfig
+    cells: Sequence[Cell]
+    reporter: Reporter | None
+    loggers: Any
+    fail_fast: bool
+    stop: Any  # the event that asks every worker to stop after its stage
+    running: int = 0
+    events: list[StageEvent] = field(default_factory=list)
+    errors: list[tuple[str, str, str, int]] = field(default_factory=list)
+    interrupted: bool = False
+
+    def handle(self, kind: str, payload: Any) -> None:
+        if kind == "event":  # a stage ended
+            self.events.append(payload)
+            if self.reporter is not None:
+                self.reporter(payload)
+            if self.loggers is not None:
+                self.loggers.stage(payload)
+        elif kind == "cell":  # a cell ended and wrote its outcome
+            index, status = payload
+            _cell_done(self.config, self.cells, self.loggers, index, status)
+            if status == "failed" and self.fail_fast:
+                self.stop.set()
+        elif kind == "error":  # a worker cannot go on: stop the others too
+            self.errors.append(payload)
+            self.stop.set()
+        elif kind == "interrupted":
+            self.interrupted = True
+        elif kind == "done":
+            self.running -= 1
+
+
+def _drain(inbox: _Inbox, messages: Any, processes: Sequence[Any]) -> None:
+    """Handle messages until every worker is done (or dead without a word); pass a stop
+    request of this process (Ctrl-C, SIGTERM) on to the workers."""
+    from supreme.pipeline.run import stop_requested
+
+    while inbox.running:
+        if stop_requested() and not inbox.stop.is_set():
+            inbox.stop.set()  # workers finish their current stage, then stop
+        try:
+            kind, _worker, payload = messages.get(timeout=0.5)
+        except queue.Empty:
+            if not any(p.is_alive() for p in processes):
+                return  # every worker died without saying so
+            continue
+        inbox.handle(kind, payload)
 
 
 def _cell_done(config: ExperimentConfig, cells: Sequence[Cell], loggers: Any, index: int,
