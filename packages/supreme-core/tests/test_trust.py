@@ -678,3 +678,29 @@ def test_fingerprints_cost_little(toy: Any) -> None:
     finally:
         builtins.open = real_open  # type: ignore[assignment]
     assert reads == [], reads
+
+
+def test_stages_are_values_whose_names_read_back() -> None:
+    from supreme.stage import Stage, StageKind
+
+    stages = [Stage(StageKind.DATASET), Stage(StageKind.TRAIN), Stage(StageKind.SPLIT),
+              Stage(StageKind.RETRAIN), Stage(StageKind.UNLEARN, "finetune"),
+              Stage(StageKind.CACHE, "ssd:importances"),
+              Stage(StageKind.EVALUATE, "original", "accuracy"), Stage(StageKind.CHECK)]
+    names = [str(s) for s in stages]
+    assert names == ["dataset", "train M_o", "split", "retrain M_r", "unlearn finetune",
+                     "cache ssd:importances", "evaluate original:accuracy", "check references"]
+    assert [Stage.parse(n) for n in names] == stages
+    for bad in ("evaluate", "unlearn", "train", "bogus finetune"):
+        with pytest.raises(ValueError, match="not a stage name"):
+            Stage.parse(bad)
+    with pytest.raises(ValueError):
+        Stage(StageKind.EVALUATE, "finetune")  # an evaluation names its metric
+    from supreme.recompute import Recompute
+
+    chosen = Recompute(("unlearn:finetune", "evaluate:mia"))
+    assert [chosen.selects(s) for s in stages] == [False] * 4 + [True] + [False] * 3
+    assert chosen.selects("unlearn finetune") and chosen.selects("evaluate finetune:mia")
+    assert not chosen.selects("evaluate mia:accuracy")  # a row named like the metric
+    everything = Recompute(("all",))
+    assert all(everything.selects(s) for s in stages)

@@ -33,6 +33,7 @@ from supreme.plan import Cell, Resolved, resolve
 from supreme.recompute import Recompute
 from supreme.recompute import parse as parse_recompute
 from supreme.registry import Registry, default
+from supreme.stage import Stage, StageKind
 from supreme.store import Store
 
 if TYPE_CHECKING:
@@ -197,15 +198,16 @@ class Plan:
     cells: list[Cell]
     events: list[StageEvent]
 
-    #: stage-name prefixes counted by :meth:`counts`
-    KINDS = (("trainings", "train M_o"), ("retrainings", "retrain M_r"),
-             ("unlearning runs", "unlearn "), ("evaluations", "evaluate "))
+    #: the kinds of stage counted by :meth:`counts`
+    KINDS = (("trainings", StageKind.TRAIN), ("retrainings", StageKind.RETRAIN),
+             ("unlearning runs", StageKind.UNLEARN), ("evaluations", StageKind.EVALUATE))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per kind of work: how many distinct artifacts, how many exist, how many to compute."""
         out = {}
-        for name, prefix in self.KINDS:
-            keys = {e.key: e.reused for e in self.events if e.stage.startswith(prefix)}
+        kinds = [(e, Stage.parse(e.stage).kind) for e in self.events]
+        for name, wanted in self.KINDS:
+            keys = {e.key: e.reused for e, kind in kinds if kind is wanted}
             existing = sum(keys.values())
             out[name] = {"total": len(keys), "existing": existing, "to_compute": len(keys) - existing}
         return out

@@ -66,6 +66,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "registry.py": "component lookup",
     "config.py": "parses the experiment; every value that matters is in the key itself",
     "plan.py": "names cells and seeds; the seeds are in the keys",
+    "stage.py": "names stages; what a stage computes from is in its key",
     "store.py": "reads and writes artifacts byte for byte",
     "fingerprint.py": "computes these fingerprints",
     "recompute.py": "decides which stages --recompute redoes",

@@ -30,17 +30,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from supreme.errors import ConfigError
+from supreme.stage import Stage, StageKind
 
-#: selector -> the stage-name prefixes it selects
-BASIC = {
-    "all": ("",),
-    "dataset": ("dataset",),
-    "models": ("train M_o",),
-    "train": ("train M_o",),
-    "split": ("split",),
-    "retrain": ("retrain M_r",),
-    "unlearn": ("unlearn ",),
-    "evaluate": ("evaluate ", "check references"),
+#: selector -> the kinds of stage it selects (``all``: every kind)
+BASIC: dict[str, tuple[StageKind, ...]] = {
+    "all": tuple(StageKind),
+    "dataset": (StageKind.DATASET,),
+    "models": (StageKind.TRAIN,),
+    "train": (StageKind.TRAIN,),
+    "split": (StageKind.SPLIT,),
+    "retrain": (StageKind.RETRAIN,),
+    "unlearn": (StageKind.UNLEARN,),
+    "evaluate": (StageKind.EVALUATE, StageKind.CHECK),
 }
 
 
@@ -55,15 +56,20 @@ class Recompute:
     def __bool__(self) -> bool:
         return bool(self.selectors)
 
-    def selects(self, stage: str) -> bool:
-        """Whether the stage named ``stage`` (e.g. ``"evaluate finetune:mia"``) is chosen."""
+    def selects(self, stage: Stage | str) -> bool:
+        """Whether ``stage`` (a :class:`~supreme.stage.Stage`, or its name such as
+        ``"evaluate finetune:mia"``) is chosen."""
+        if isinstance(stage, str):
+            stage = Stage.parse(stage)
         for selector in self.selectors:
             kind, _, name = selector.partition(":")
             if not name:
-                if any(stage.startswith(prefix) for prefix in BASIC[kind]):
+                if stage.kind in BASIC[kind]:
                     return True
-            elif stage == f"unlearn {name}" if kind == "unlearn" else (
-                    stage.startswith("evaluate ") and stage.rpartition(":")[2] == name):
+            elif kind == "unlearn" and stage.kind is StageKind.UNLEARN:
+                if stage.name == name:
+                    return True
+            elif kind == "evaluate" and stage.kind is StageKind.EVALUATE and stage.metric == name:
                 return True
         return False
 

@@ -35,6 +35,7 @@ from supreme.pipeline.split import Split, build_split, from_tensors
 from supreme.pipeline.train import fit, unwrap
 from supreme.plan import Cell, Resolved
 from supreme.recompute import Recompute
+from supreme.stage import Stage, StageKind
 from supreme.store import Store, atomic_write_bytes, hash_key
 from supreme.values import checked_values
 
@@ -163,7 +164,7 @@ class Runner:
         self._hooks = resolved.registry.plugins.pm.hook
 
     # -- stage bookkeeping ------------------------------------------------------------
-    def _stage(self, stage: str, cell: Cell | str, kind: str, payload: Mapping[str, Any],
+    def _stage(self, stage: Stage, cell: Cell | str, kind: str, payload: Mapping[str, Any],
                compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]],
                deps: Sequence[tuple[str, str]] = ()
                ) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -174,13 +175,14 @@ class Runner:
         label = cell if isinstance(cell, str) else cell.label()
         if self.dry:
             return self._plan_stage(stage, label, kind, key, compute, deps)
-        self.current_stage = stage
+        name = str(stage)
+        self.current_stage = name
         self.artifacts.append(f"{kind}/{key}")
         if self.lease is not None:  # before reading it: `supreme gc` keeps it from now on
             self.lease.use(f"{kind}/{key}")
         info = {"cell": label, "key": key, "kind": kind}
         if self.fabric.is_global_zero:
-            self._hooks.supreme_stage_start(stage=stage, info=info)
+            self._hooks.supreme_stage_start(stage=name, info=info)
         start = time.perf_counter()
         meta, tensors, reused = self.store.get_or_compute(
             kind, key, compute, writer=self.fabric.is_global_zero,
@@ -188,18 +190,18 @@ class Runner:
         )
         if self.fabric.world_size > 1:
             self.fabric.barrier()
-        event = StageEvent(stage, label, reused, time.perf_counter() - start, key, self.worker)
+        event = StageEvent(name, label, reused, time.perf_counter() - start, key, self.worker)
         self.events.append(event)
         if self.fabric.is_global_zero:
-            self._hooks.supreme_stage_end(stage=stage, info={**info, "reused": reused,
+            self._hooks.supreme_stage_end(stage=name, info={**info, "reused": reused,
                                                              "seconds": event.seconds})
             if self.reporter is not None:
                 self.reporter(event)
-        check_interrupt(stage)
+        check_interrupt(name)
         return key, meta, tensors
 
     # -- faults ---------------------------------------------------------------------------
-    def fail(self, cell: Cell, method: str | None, metric: str | None, stage: str,
+    def fail(self, cell: Cell, method: str | None, metric: str | None, stage: Stage | str,
              exc: BaseException) -> None:
         """Record a failed stage of ``cell``; with ``fail_fast``, stop the run instead."""
         from supreme.safeio import WriteFailed
@@ -209,6 +211,7 @@ class Runner:
         from supreme.secrets import scrub, secret_values
 
         error_type, message = describe_failure(exc, stage, self.config, self.fabric)
+        stage = str(stage)
         message = scrub(message, secret_values(self.config.model_dump(mode="json")))
         record = {**cell.as_dict(), "experiment": self.config.name, "method": method,
                   "metric": metric, "stage": stage, "error_type": error_type, "error": message}
@@ -223,10 +226,11 @@ class Runner:
         warnings.warn(f"{stage} failed in cell {cell.label()}: {error_type}: {message}",
                       RuntimeWarning, stacklevel=2)
 
-    def _selected(self, stage: str) -> bool:
-        return self.recompute.selects(stage) or (stage.startswith("cache ") and self._recomputing > 0)
+    def _selected(self, stage: Stage) -> bool:
+        return self.recompute.selects(stage) or (stage.kind is StageKind.CACHE
+                                                 and self._recomputing > 0)
 
-    def _stale_rule(self, stage: str, deps: Sequence[tuple[str, str]]
+    def _stale_rule(self, stage: Stage, deps: Sequence[tuple[str, str]]
                     ) -> Callable[[dict[str, Any]], bool]:
         """``--recompute``: an artifact is stale if its stage is selected and it predates
         the run, or if an artifact it was computed from is newer than it."""
@@ -241,7 +245,7 @@ class Runner:
             return any(self.store.written_ns(k, d) > written for k, d in deps)
         return stale
 
-    def _plan_stage(self, stage: str, label: str, kind: str, key: str,
+    def _plan_stage(self, stage: Stage, label: str, kind: str, key: str,
                     compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]],
                     deps: Sequence[tuple[str, str]] = ()
                     ) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -251,7 +255,7 @@ class Runner:
             exists = False  # --recompute redoes it
         if not exists:
             self._planned.add(key)
-        self.events.append(StageEvent(stage, label, exists, 0.0, key))
+        self.events.append(StageEvent(str(stage), label, exists, 0.0, key))
         if kind in ("datasets", "splits"):  # cheap, and later keys depend on them
             meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
             return key, meta, tensors
@@ -284,7 +288,7 @@ class Runner:
                     tensors |= {"train_fine": train.fine_labels, "test_fine": test.fine_labels}
                 return {"dataset": name, "train": len(train), "test": len(test)}, tensors
 
-            key, _, t = self._stage("dataset", name, "datasets", payload, decode)
+            key, _, t = self._stage(Stage(StageKind.DATASET), name, "datasets", payload, decode)
             train = ImageTensors(t["train_images"], t["train_labels"], t.get("train_fine"))
             test = ImageTensors(t["test_images"], t["test_labels"], t.get("test_fine"))
             self._datasets[name] = (train, test, key)
@@ -359,7 +363,7 @@ class Runner:
             return {"seconds": time.perf_counter() - start}, finite_state(trained, "M_o")
 
         train_key, _, original_state = self._stage(
-            "train M_o", f"{cell.dataset}/{cell.model} s_t={cell.train_seed}", "models",
+            Stage(StageKind.TRAIN), f"{cell.dataset}/{cell.model} s_t={cell.train_seed}", "models",
             {"stage": "train", **common, "seed": cell.train_seed}, train_original, data_deps)
 
         split_key, split = self.split(cell, dataset_id, data_deps)
@@ -380,7 +384,7 @@ class Runner:
             return {"forget_class": s.forget_class, "sizes": sizes}, s.tensors()
 
         key, meta, tensors = self._stage(
-            "split", cell.label(), "splits",
+            Stage(StageKind.SPLIT), cell.label(), "splits",
             {"stage": "split", "dataset": dataset_id, "scenario": cell.scenario,
              "target": cell.target, "seed": cell.unlearn_seed, "core": self.r.core("data")},
             compute, deps)
@@ -430,7 +434,7 @@ class Runner:
                 udata = unlearn_data(cell.unlearn_seed)
                 model = prepare(self.fabric.to_device(
                     self.new_trainable(data, original_state, train_key)).train(), self.config.speed)
-                selected = self.recompute.selects(f"unlearn {method.name}")
+                selected = self.recompute.selects(Stage(StageKind.UNLEARN, method.name))
                 self._recomputing += selected  # the caches it computes are redone too
                 try:
                     with ResourceMonitor(self.fabric.device) as monitor:
@@ -450,7 +454,7 @@ class Runner:
             retrain = self.r.methods.get("retrain") or Retrain()
             try:
                 key, meta, state = self._stage(
-                    "retrain M_r", cell.label(), "models",
+                    Stage(StageKind.RETRAIN), cell.label(), "models",
                     {"stage": "retrain", **common, "split": split_id, "seed": cell.unlearn_seed,
                      "method": {"name": "retrain",
                                 "config": retrain.config.model_dump(mode="json"),
@@ -460,20 +464,20 @@ class Runner:
                 rows["retrain"] = Row("retrain", key, state, meta["seconds"],
                                       meta.get("resources", {}))
             except Exception as exc:
-                self.fail(cell, "retrain", None, "retrain M_r", exc)
+                self.fail(cell, "retrain", None, Stage(StageKind.RETRAIN), exc)
         for name, method in self.r.methods.items():
             if method.reference is not None:
                 continue
             try:
                 key, meta, state = self._stage(
-                    f"unlearn {name}", cell.label(), "models",
+                    Stage(StageKind.UNLEARN, name), cell.label(), "models",
                     {"stage": "unlearn", "original": train_key, "split": split_id,
                      "method": self.r.identity("methods", name), "seed": cell.unlearn_seed,
                      "batch_size": batch_size, "fabric": self.fabric_id,
                      "core": self.r.core("model")},
                     run_method(method), [("models", train_key), ("splits", split_key)])
             except Exception as exc:
-                self.fail(cell, name, None, f"unlearn {name}", exc)
+                self.fail(cell, name, None, Stage(StageKind.UNLEARN, name), exc)
                 continue
             rows[name] = Row(name, key, state, meta["seconds"], meta.get("resources", {}))
         return rows
@@ -486,7 +490,7 @@ class Runner:
             # imports, so methods sharing a helper share its entries
             payload = {"stage": f"cache:{name}", "original": train_key, "key": dict(key),
                        "code": callable_code(compute), "core": self.r.core("model")}
-            _, _, tensors = self._stage(f"cache {name}", name, "caches", payload,
+            _, _, tensors = self._stage(Stage(StageKind.CACHE, name), name, "caches", payload,
                                         lambda: ({"name": name}, compute()),
                                         [("models", train_key)])
             return tensors
@@ -534,7 +538,7 @@ class Runner:
                 if reference is None and self.needs_reference() and (
                         "reference" in metric.needs or "timings" in metric.needs):
                     if name != "retrain":  # retrain's own failure is recorded already
-                        self.fail(cell, name, metric_name, f"evaluate {name}:{metric_name}",
+                        self.fail(cell, name, metric_name, Stage(StageKind.EVALUATE, name, metric_name),
                                   StageError("skipped: it needs M_r, whose retraining failed"))
                     continue
                 payload = {
@@ -562,10 +566,10 @@ class Runner:
                     return {"values": checked_values(metric, values)}, None
 
                 try:
-                    _, meta, _ = self._stage(f"evaluate {name}:{metric_name}", cell.label(),
+                    _, meta, _ = self._stage(Stage(StageKind.EVALUATE, name, metric_name), cell.label(),
                                              "results", payload, compute, deps)
                 except Exception as exc:
-                    self.fail(cell, name, metric_name, f"evaluate {name}:{metric_name}", exc)
+                    self.fail(cell, name, metric_name, Stage(StageKind.EVALUATE, name, metric_name), exc)
                     continue
                 for entry in meta["values"]:
                     records.append(self._record(cell, name, metric_name, entry, row))
@@ -608,10 +612,10 @@ class Runner:
         if reference is not None:
             deps.append(("models", reference.key))
         try:
-            _, meta, _ = self._stage("check references", cell.label(), "results", payload,
+            _, meta, _ = self._stage(Stage(StageKind.CHECK), cell.label(), "results", payload,
                                      compute, deps)
         except Exception as exc:
-            self.fail(cell, None, None, "check references", exc)
+            self.fail(cell, None, None, Stage(StageKind.CHECK), exc)
             return None
         if self.dry:
             return None
@@ -626,7 +630,7 @@ class Runner:
             message = (f"reference models of cell {cell.label()} failed their checks: "
                        f"{describe_failures(result)}")
             if gates.mode == "strict":
-                self.fail(cell, None, None, "check references", StageError(
+                self.fail(cell, None, None, Stage(StageKind.CHECK), StageError(
                     message, "Train the references longer or fix the recipe "
                     "(docs/validity.md); gates.mode = 'warn' records the results anyway."))
             elif self.fabric.is_global_zero:
@@ -764,9 +768,13 @@ def finite_state(model: nn.Module, what: str) -> dict[str, Any]:
     return state
 
 
-def describe_failure(exc: BaseException, stage: str, config: ExperimentConfig,
+def describe_failure(exc: BaseException, stage: Stage | str, config: ExperimentConfig,
                      fabric: Fabric) -> tuple[str, str]:
     """``(error type, message)`` for a failure record; out-of-memory says what to lower."""
+    kind = stage.kind if isinstance(stage, Stage) else None
+    if isinstance(stage, str):
+        with contextlib.suppress(ValueError):
+            kind = Stage.parse(stage).kind
     error_type = type(exc).__name__
     message = exc.message if isinstance(exc, StageError) else str(exc)
     if error_type == "OutOfMemoryError" or "out of memory" in message.lower():
@@ -774,13 +782,13 @@ def describe_failure(exc: BaseException, stage: str, config: ExperimentConfig,
 
         if fabric.device.type == "cuda":
             torch.cuda.empty_cache()
-        if stage.startswith("evaluate"):
+        if kind in (StageKind.EVALUATE, StageKind.CHECK):
             knob = f"unlearning.eval_batch_size (now {config.unlearning.eval_batch_size})"
-        elif stage.startswith(("train", "retrain")):
+        elif kind in (StageKind.TRAIN, StageKind.RETRAIN):
             knob = f"training.batch_size (now {config.training.batch_size or 'the recipe default'})"
         else:
             knob = f"unlearning.batch_size (now {config.unlearning.batch_size or 'the default 64/128'})"
-        message = (f"out of memory on {fabric.device} in stage {stage!r}; lower {knob}, "
+        message = (f"out of memory on {fabric.device} in stage {str(stage)!r}; lower {knob}, "
                    f"e.g. --set {knob.split()[0]}=32. ({message.splitlines()[0][:200]})")
         error_type = "OutOfMemoryError"
     return error_type, message
