@@ -125,9 +125,17 @@ def test_a_command_is_a_plain_function_callable_alone(
 
     assert [name for name, _ in COMMANDS] == [
         "run", "plan", "report", "gc", "list", "describe", "plugins", "env", "status"]
-    plan(set_=[f'output_dir="{tmp_path}"'], as_json=True)  # no Typer, no app
+    from supreme import registry
+
+    registry.configure(paths=[TOY])
+    try:
+        plan(set_=[f'output_dir="{tmp_path}"', 'datasets=["toy"]', 'models=["tiny"]',
+                   'methods=["original","toy_ascent"]', 'metrics=["toy_accuracy"]'],
+             as_json=True)  # no Typer, no app
+    finally:
+        registry.reset()
     payload = json.loads(capsys.readouterr().out)
-    assert len(payload["cells"]) == 1  # the default experiment: one cell
+    assert {c["dataset"] for c in payload["cells"]} == {"toy"}
     assert payload["counts"]["trainings"] == {"total": 1, "existing": 0, "to_compute": 1}
 
 

@@ -530,7 +530,8 @@ def test_a_required_field_registers_and_the_run_asks_for_it(toy: Any) -> None:
     assert config_defaults_error(Mixed) == "lr = -1.0: Input should be greater than 0"
     registry.register_plugin(NeedsPathPlugin(), name="needspath")
     assert "needs_path" in registry.default().names("methods")
-    base = ["datasets=['toy']", "models=['tiny']", "methods=['original','needs_path']"]
+    base = ["datasets=['toy']", "models=['tiny']", "methods=['original','needs_path']",
+            "metrics=['toy_accuracy']"]
     from supreme.plan import resolve
 
     with pytest.raises(ConfigError) as info:  # the plan of a run that leaves it out
