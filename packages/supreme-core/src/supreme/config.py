@@ -496,6 +496,13 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 def validation_error(exc: ValidationError, source: str, prefix: str = "") -> ConfigError:
     """A :class:`ConfigError` naming each bad field path, its value and what is allowed
     (the value of a secret-looking key is shown as ``***``)."""
+    head = f"invalid experiment ({source}): " + "; ".join(validation_problems(exc, prefix))
+    return ConfigError(head, "Fix the field(s) named above; docs/configuration.md lists them all.")
+
+
+def validation_problems(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One ``field = value: what is allowed`` per error of ``exc`` (field paths under
+    ``prefix``; secret-looking values shown as ``***``)."""
     from supreme.secrets import is_secret_name
     lines = []
     for err in exc.errors():
@@ -510,8 +517,7 @@ def validation_error(exc: ValidationError, source: str, prefix: str = "") -> Con
             shown = "'***'" if any(is_secret_name(str(p)) for p in err["loc"]) or \
                 is_secret_name(prefix) else repr(value)
             lines.append(f"{field} = {shown}: {err['msg']}")
-    head = f"invalid experiment ({source}): " + "; ".join(lines)
-    return ConfigError(head, "Fix the field(s) named above; docs/configuration.md lists them all.")
+    return lines
 
 
 def load_config(

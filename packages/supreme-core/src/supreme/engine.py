@@ -35,6 +35,7 @@ from supreme.recompute import parse as parse_recompute
 from supreme.registry import Registry, default
 from supreme.stage import Stage, StageKind
 from supreme.store import Store
+from supreme.validate import validate
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
@@ -106,9 +107,10 @@ def run(
     resolved = resolve(config, registry)
     cells = resolved.cells()
     launcher = launcher or config.launch.launcher
-    _validate(resolved, cells, local=launcher != "slurm")
-    if not isinstance(recompute, Recompute):
-        recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
+    # everything checkable before compute; for SLURM, the checks that only hold where the
+    # cells will run are left to the tasks
+    validate(resolved, cells, local=launcher != "slurm")
+    recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
     code = resolved.code_digest()
     if config.loggers.use:
         from supreme.loggers import require_extra
@@ -163,14 +165,6 @@ def choose_launcher(launcher: str, *, n_workers: int, cells: int, dry_run: bool 
     return InProcess()
 
 
-def _validate(resolved: Resolved, cells: list[Cell], *, local: bool) -> None:
-    """Everything checkable before compute; ``local=False`` (SLURM): the machine checks
-    that only hold where the cells will run are left to the tasks."""
-    from supreme.validate import validate
-
-    validate(resolved, cells, local=local)
-
-
 def failures_error(results: Results) -> CellsFailed:
     """The error the CLI raises after printing a run in which cells failed."""
     if not results.failures:
@@ -221,8 +215,6 @@ def plan(config: ExperimentConfig, *, registry: Registry | None = None,
     the keys of later stages depend on them. With ``recompute`` (``--recompute``), the
     stages it would redo count as to compute.
     """
-    from supreme.validate import validate
-
     resolved = resolve(config, registry or default())
     cells = resolved.cells()
     validate(resolved, cells, local=config.launch.launcher != "slurm")
@@ -235,8 +227,7 @@ def plan(config: ExperimentConfig, *, registry: Registry | None = None,
             import torch
 
             torch.set_num_threads(int(device_env(config, 1, workers)["OMP_NUM_THREADS"]))
-    if not isinstance(recompute, Recompute):
-        recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
+    recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
     runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True,
                     recompute=recompute)
     for cell in cells:

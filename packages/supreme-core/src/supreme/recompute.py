@@ -64,12 +64,12 @@ class Recompute:
         for selector in self.selectors:
             kind, _, name = selector.partition(":")
             if not name:
-                if stage.kind in BASIC[kind]:
-                    return True
-            elif kind == "unlearn" and stage.kind is StageKind.UNLEARN:
-                if stage.name == name:
-                    return True
-            elif kind == "evaluate" and stage.kind is StageKind.EVALUATE and stage.metric == name:
+                chosen = stage.kind in BASIC[kind]
+            elif kind == "unlearn":
+                chosen = stage.kind is StageKind.UNLEARN and stage.name == name
+            else:  # evaluate:METRIC
+                chosen = stage.kind is StageKind.EVALUATE and stage.metric == name
+            if chosen:
                 return True
         return False
 
@@ -86,10 +86,12 @@ class Recompute:
         return cls(tuple(str(s) for s in selectors), since)
 
 
-def parse(values: Iterable[str] | str | None, *, methods: Sequence[str] = (),
+def parse(values: Iterable[str] | str | Recompute | None, *, methods: Sequence[str] = (),
           metrics: Sequence[str] = (), since_ns: int | None = None) -> Recompute:
     """Parse ``--recompute`` values; an unknown selector or a name the experiment does not
-    use is a :class:`ConfigError` (exit 2)."""
+    use is a :class:`ConfigError` (exit 2). A :class:`Recompute` is returned as it is."""
+    if isinstance(values, Recompute):
+        return values
     if values is None:
         return Recompute()
     if isinstance(values, str):

@@ -103,6 +103,7 @@ def run(
     if results.failures or results.unfinished:
         raise failures_error(results)
 
+
 def plan(
     config: Annotated[Path | None, CONFIG_ARG] = None,
     set_: Annotated[list[str] | None, SET_OPTION] = None,
@@ -127,6 +128,7 @@ def plan(
     output.table("work", [{"kind": k, **v} for k, v in counts.items()],
                  ["kind", "total", "existing", "to_compute"])
 
+
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (output_dir/name).")],
     out: Annotated[Path | None, typer.Option(
@@ -147,6 +149,7 @@ def report(
     else:
         for kind, path in files.items():
             typer.echo(f"{kind:<12} {path}")
+
 
 def gc(
     output_dir: Annotated[Path, typer.Argument(
@@ -178,6 +181,7 @@ def gc(
     typer.echo(f"{verb} {len(found.removed)} artifacts and {len(found.temporary)} temporary "
                f"files ({found.freed_bytes / 1e6:.1f} MB); kept {found.kept}")
 
+
 def list_(
     kind: Annotated[Kind, typer.Argument(help="What to list.")],
     as_json: Annotated[bool, JSON_OPTION] = False,
@@ -192,6 +196,7 @@ def list_(
     else:
         output.table(f"{kind.value} ({len(rows)})", rows,
                      ["name", "distribution", "version", "description"])
+
 
 def describe(
     component: Annotated[str, typer.Argument(
@@ -211,6 +216,7 @@ def describe(
         return
     output.describe(info)
 
+
 def plugins(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Show loaded plugins, what each registers, and any that failed to load."""
     from supreme import registry
@@ -222,6 +228,7 @@ def plugins(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
         output.table("plugins", rows, ["plugin", "distribution", "version", "status",
                                        "components"])
 
+
 def env(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
     """Versions of Python, torch, CUDA, Lightning and every plugin (for bug reports)."""
     info = environment()
@@ -229,6 +236,7 @@ def env(as_json: Annotated[bool, JSON_OPTION] = False) -> None:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
     else:
         output.key_values("environment", info)
+
 
 def status(
     run_dir: Annotated[Path, typer.Argument(help="A run directory (output_dir/name).")],
@@ -252,6 +260,7 @@ def status(
     for note in info["notes"]:
         typer.echo(f"note: {note}")
 
+
 def new_plugin(
     name: Annotated[str, typer.Argument(
         help="The plugin's name: the entry point, the prefix of its components and of "
@@ -267,6 +276,7 @@ def new_plugin(
 
     target = scaffold(name, directory, core=__version__)
     typer.echo(f"wrote {target}; next: cd {target} && pip install -e '.[test]' && pytest")
+
 
 def global_options(
     debug: Annotated[bool, typer.Option("--debug", help=OPTION["--debug"].help)] = False,

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from supreme.config import ExperimentConfig
+    from supreme.pipeline.cells import Collected
     from supreme.pipeline.run import Reporter, Results
     from supreme.plan import Cell, Resolved
     from supreme.recompute import Recompute
@@ -45,7 +46,7 @@ class Launch:
     #: ``--plugin`` files beyond the registry's own (for processes started elsewhere)
     plugin_files: Sequence[str] = ()
 
-    def collect(self, *, write: bool = True) -> Any:
+    def collect(self, *, write: bool = True) -> Collected:
         """The outcome files of every cell, merged (:func:`~supreme.pipeline.cells.collect`)."""
         from supreme.pipeline.cells import collect
 

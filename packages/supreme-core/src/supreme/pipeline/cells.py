@@ -227,11 +227,7 @@ def run_cells_with_runner(
         from supreme import progress
 
         progress.enable(False)  # one set of progress bars, from rank 0
-    loggers: Any = None
-    own_loggers = open_loggers is not None and fabric.is_global_zero
-    if own_loggers:
-        assert open_loggers is not None
-        loggers = open_loggers(fabric.world_size)
+    loggers = open_loggers(fabric.world_size) if open_loggers and fabric.is_global_zero else None
 
     def report(event: StageEvent) -> None:
         if reporter is not None:

@@ -211,10 +211,10 @@ class Runner:
         from supreme.secrets import scrub, secret_values
 
         error_type, message = describe_failure(exc, stage, self.config, self.fabric)
-        stage = str(stage)
         message = scrub(message, secret_values(self.config.model_dump(mode="json")))
         record = {**cell.as_dict(), "experiment": self.config.name, "method": method,
-                  "metric": metric, "stage": stage, "error_type": error_type, "error": message}
+                  "metric": metric, "stage": str(stage), "error_type": error_type,
+                  "error": message}
         self.failures.append(record)
         if self.fail_fast:
             raise StageError(

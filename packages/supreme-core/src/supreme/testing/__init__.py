@@ -104,29 +104,28 @@ def component_settings(cls: Any, config: Any = None, *, check: str = "check") ->
     Anything else, or a value the Config refuses, raises ``AssertionError`` naming the
     field, what was wrong and how to pass it (``check`` names the calling check).
     """
-    from pydantic import BaseModel
+    from pydantic import BaseModel, ValidationError
 
-    from supreme.config import component_config
-    from supreme.errors import ConfigError
+    from supreme.config import validation_problems
 
     name = getattr(cls, "name", "") or getattr(cls, "__name__", repr(cls))
+    qualname = getattr(cls, "__qualname__", name)
     config_cls = getattr(cls, "Config", None)
     if config_cls is not None and isinstance(config, config_cls):
         return config
     if isinstance(config, BaseModel) or not (config is None or isinstance(config, Mapping)):
         raise AssertionError(
             f"{check}({name}): config is a {type(config).__qualname__}, not a "
-            f"{getattr(cls, '__qualname__', name)}.Config or a dict of its fields\n"
-            f"  troubleshooting: pass {getattr(cls, '__qualname__', name)}.Config(...), a dict "
-            "such as {'epochs': 1}, or nothing for the defaults")
+            f"{qualname}.Config or a dict of its fields\n"
+            f"  troubleshooting: pass {qualname}.Config(...), a dict such as {{'epochs': 1}}, "
+            "or nothing for the defaults")
     try:
-        return component_config(cls, config, prefix="config")
-    except ConfigError as exc:
-        detail = exc.message.split(": ", 1)[1]  # without "invalid experiment (settings)"
+        return cls.Config.model_validate(dict(config or {}))
+    except ValidationError as exc:
         raise AssertionError(
-            f"{check}({name}): invalid {detail}\n  troubleshooting: pass values within the "
-            f"bounds of {getattr(cls, '__qualname__', name)}.Config, by its field names "
-            f"(`supreme describe {name}` lists them)") from None
+            f"{check}({name}): invalid {'; '.join(validation_problems(exc, 'config'))}\n"
+            f"  troubleshooting: pass values within the bounds of {qualname}.Config, by its "
+            f"field names (`supreme describe {name}` lists them)") from None
 
 
 def tiny_transform(channels: int = 1) -> BatchTransform:
