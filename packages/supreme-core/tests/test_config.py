@@ -83,3 +83,43 @@ def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
 def test_name_cannot_escape_the_output_directory() -> None:
     with pytest.raises(ConfigError, match="name = '../x'"):
         load_config(overrides=['name="../x"'])
+
+
+# -- [training] is derived from the recipe ------------------------------------------------
+def test_the_training_table_has_exactly_the_recipe_fields() -> None:
+    from supreme.config import TrainingConfig
+    from supreme.contracts import Recipe
+    from supreme.contracts.model import Augment
+
+    assert set(TrainingConfig.model_fields) == set(Recipe.model_fields)
+    nested = TrainingConfig.model_validate({"augment": {}}).augment
+    assert set(type(nested).model_fields) == set(Augment.model_fields)
+
+
+@pytest.mark.parametrize(("setting", "fragment"), [
+    ("training.milestones=[5,2]", "milestones must be distinct and increasing"),
+    ("training.val_fraction=1.5", "training.val_fraction = 1.5"),
+    ("training.augment.rotation=500", "training.augment.rotation = 500"),
+    ("training.augment.mixup=true", "training.augment.mixup"),
+    ("training.gamma=nan", "training.gamma = nan"),
+])
+def test_training_overrides_use_the_recipe_bounds(setting: str, fragment: str) -> None:
+    from supreme.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_config(overrides=[setting])
+    assert fragment in info.value.message, info.value.message
+
+
+def test_a_partial_augment_table_keeps_the_other_recipe_settings() -> None:
+    from supreme.contracts import Recipe
+
+    config = load_config(overrides=["training.augment.rotation=0", "training.epochs=3"])
+    assert config.training.overrides() == {"augment": {"rotation": 0.0}, "epochs": 3}
+    base = Recipe(augment={"crop_padding": 2, "hflip": False, "rotation": 10.0})
+    recipe = base.updated(**config.training.overrides())
+    assert recipe.epochs == 3
+    assert recipe.augment.model_dump() == {"crop_padding": 2, "hflip": False, "rotation": 0.0}
+    # the recipe validates its own milestones too (it used to accept any tuple)
+    with pytest.raises(ValueError, match="distinct and increasing"):
+        Recipe(milestones=(4, 4))

@@ -251,6 +251,14 @@ class Greedy(Metric):
         return {}
 
 
+class Weighty(Metric):
+    name = "weighty"
+    needs = frozenset({"reference", "weights"})
+
+    def compute(self, ctx: Any) -> dict[str, float]:
+        return {}
+
+
 class Extras:
     @supreme.hookimpl
     def supreme_register_datasets(self) -> list[type[DatasetSpec]]:
@@ -258,7 +266,7 @@ class Extras:
 
     @supreme.hookimpl
     def supreme_register_metrics(self) -> list[type[Metric]]:
-        return [Greedy]
+        return [Greedy, Weighty]
 
 
 @pytest.fixture
@@ -292,6 +300,8 @@ def test_a_sound_experiment_validates_and_nothing_is_written(
      "would forget 96 of the 96 training samples"),
     ({"datasets": ["checked"]}, DatasetError, "class folder 'x' holds no images"),
     ({"metrics": ["toy_accuracy", "greedy"]}, PluginError, "needs 'oracle'"),
+    ({"metrics": ["weighty"]}, PluginError,
+     "needs 'weights', which supreme-core 0.3.0 removed (it changed nothing)"),
     ({"fabric": {"strategy": "fsdp"}}, ConfigError, "needs CUDA GPUs"),
 ])
 def test_problems_are_found_before_compute(

@@ -13,25 +13,21 @@ import re
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 
+from supreme.contracts.model import Recipe
 from supreme.contracts.types import (
     BatchSize,
-    Decay,
-    EpochCount,
-    Epochs,
-    LearningRate,
-    Momentum,
-    WeightDecay,
 )
 from supreme.errors import ConfigError
 
@@ -164,36 +160,38 @@ class SeedConfig(_Strict):
         return self
 
 
-class TrainingConfig(_Strict):
-    """Overrides of the model's training recipe for M_o and M_r (unset = recipe default).
+def overrides_of(model: type[BaseModel], name: str, doc: str) -> type[_Strict]:
+    """A config class with every field of ``model``, each optional (``None`` = keep the
+    default) and validated exactly as in ``model`` (same types, bounds and validators);
+    a nested model becomes a nested table of optional overrides."""
+    fields: dict[str, Any] = {}
+    for field_name, info in model.model_fields.items():
+        annotation: Any = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = overrides_of(annotation, f"{name}{annotation.__name__}",
+                                      f"Overrides of {annotation.__name__} (unset = default).")
+        elif info.metadata:
+            annotation = Annotated[(annotation, *info.metadata)]
+        fields[field_name] = (annotation | None, Field(None, description=info.description))
 
-    Numeric fields use the same bounded, finite types as every component's hyperparameters
-    (:mod:`supreme.contracts.types`)."""
+    def overrides(self: BaseModel) -> dict[str, Any]:
+        """The fields that are set, nested tables included (``None`` ones left out)."""
+        return {k: v.overrides() if isinstance(v, _Strict) else v
+                for k, v in ((k, getattr(self, k)) for k in type(self).model_fields)
+                if v is not None}
 
-    epochs: Epochs | None = None
-    batch_size: BatchSize | None = None
-    optimizer: Literal["sgd", "adam", "adamw"] | None = None
-    lr: LearningRate | None = None
-    momentum: Momentum | None = None
-    weight_decay: WeightDecay | None = None
-    warmup_epochs: EpochCount | None = None
-    schedule: Literal["multistep", "cosine", "constant"] | None = None
-    milestones: list[EpochCount] | None = Field(None, max_length=10_000)
-    gamma: Decay | None = None
-    selection: Literal["last", "best_val"] | None = None
+    built: type[_Strict] = create_model(  # type: ignore[call-overload]
+        name, __base__=_Strict, __doc__=doc, __module__=__name__, **fields)
+    built.overrides = overrides  # type: ignore[attr-defined]
+    return built
 
-    @field_validator("milestones")
-    @classmethod
-    def _milestones(cls, value: list[int] | None) -> list[int] | None:
-        if value is not None:
-            if any(m < 0 or m > 100_000 for m in value):
-                raise ValueError("milestones are epoch numbers between 0 and 100000")
-            if sorted(set(value)) != list(value):
-                raise ValueError("milestones must be distinct and increasing")
-        return value
 
-    def overrides(self) -> dict[str, Any]:
-        return {k: v for k, v in self.model_dump().items() if v is not None}
+#: ``[training]``: overrides of the model's recipe for M_o and M_r, derived from
+#: :class:`~supreme.contracts.Recipe` so the two cannot drift (every recipe field, with
+#: the recipe's own bounds and validators; ``augment`` as a partial table).
+TrainingConfig = overrides_of(
+    Recipe, "TrainingConfig",
+    "Overrides of the model's training recipe for M_o and M_r (unset = recipe default).")
 
 
 class UnlearningConfig(_Strict):

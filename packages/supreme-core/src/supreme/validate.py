@@ -164,6 +164,12 @@ def check_metrics(resolved: Resolved) -> None:
         unknown = sorted(set(metric.needs) - NEEDS)
         if unknown:
             where = resolved.provenance("metrics", name)
+            if unknown == ["weights"]:
+                raise PluginError(
+                    f"metric {name!r} (from {where['distribution']} {where['version']}) needs "
+                    "'weights', which supreme-core 0.3.0 removed (it changed nothing)",
+                    "Drop 'weights' from the metric's needs: every metric reads the models' "
+                    "parameters through ctx.models.")
             raise PluginError(
                 f"metric {name!r} (from {where['distribution']} {where['version']}) needs "
                 f"{', '.join(map(repr, unknown))}, which the pipeline cannot provide",

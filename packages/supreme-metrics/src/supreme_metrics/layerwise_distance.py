@@ -34,7 +34,7 @@ class LayerwiseDistance(Metric):
     """L2 norm of the parameter difference M_u - M_r, overall and per layer."""
 
     name = "layerwise_distance"
-    needs = frozenset({"reference", "weights"})
+    needs = frozenset({"reference"})
 
     class Config(ComponentConfig):
         pass

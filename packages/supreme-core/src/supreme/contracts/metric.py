@@ -10,8 +10,10 @@ from supreme.contracts.base import C, Component
 if TYPE_CHECKING:
     from supreme.contracts.evaluation import EvalContext
 
-#: What a metric may declare it needs from the pipeline.
-NEEDS = frozenset({"reference", "original", "weights", "timings", "features"})
+#: What a metric may declare it needs from the pipeline; each changes what is computed:
+#: ``reference`` trains M_r, ``original`` and ``timings`` enter the result's store key,
+#: ``features`` checks that the models have a penultimate layer before compute.
+NEEDS = frozenset({"reference", "original", "timings", "features"})
 
 
 class Metric(Component[C]):
@@ -20,7 +22,7 @@ class Metric(Component[C]):
     ``compute`` reads cached forward passes from the :class:`EvalContext` and returns a
     flat mapping of result keys to floats (for example ``{"forget_test": 12.5}``). A
     metric declares in ``needs`` what it uses beyond the evaluated model's outputs:
-    ``reference`` (the retrained model M_r), ``original`` (M_o), ``weights`` (parameters),
+    ``reference`` (the retrained model M_r), ``original`` (M_o),
     ``timings`` (unlearning and retraining wall time) and ``features`` (penultimate
     activations). The pipeline trains M_r only when a requested metric or method needs it.
     """

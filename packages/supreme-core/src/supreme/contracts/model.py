@@ -14,6 +14,7 @@ from supreme.contracts.types import (
     EpochCount,
     Epochs,
     LearningRate,
+    Milestones,
     Momentum,
     WeightDecay,
 )
@@ -50,7 +51,7 @@ class Recipe(BaseModel):
     weight_decay: WeightDecay = 5e-4
     warmup_epochs: EpochCount = Field(1, description="linear per-iteration warm-up epochs")
     schedule: Literal["multistep", "cosine", "constant"] = "multistep"
-    milestones: tuple[EpochCount, ...] = (8, 12, 16)
+    milestones: Milestones = (8, 12, 16)
     gamma: Decay = 0.2
     augment: Augment = Augment()
     selection: Literal["last", "best_val"] = Field(
@@ -59,8 +60,15 @@ class Recipe(BaseModel):
     val_fraction: float = Field(0.1, gt=0, lt=1, description="used when selection = best_val")
 
     def updated(self, **changes: Any) -> Recipe:
-        """A copy with ``changes`` applied and validated."""
-        return Recipe.model_validate({**self.model_dump(), **changes})
+        """A copy with ``changes`` applied and validated; ``augment`` may be a partial
+        mapping (``{"hflip": False}`` keeps the other augmentation settings)."""
+        merged = {**self.model_dump(), **changes}
+        augment = changes.get("augment")
+        if isinstance(augment, Augment):
+            augment = augment.model_dump()
+        if isinstance(augment, dict):
+            merged["augment"] = {**self.augment.model_dump(), **augment}
+        return Recipe.model_validate(merged)
 
 
 class ModelSpec(Component[C]):

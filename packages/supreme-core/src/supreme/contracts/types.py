@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from annotated_types import Ge, Gt, Le, Lt
-from pydantic import AllowInfNan
+from annotated_types import Ge, Gt, Le, Lt, MaxLen
+from pydantic import AfterValidator, AllowInfNan
 
 #: The largest epoch count anywhere (M_o's recipe, a method's passes).
 MAX_EPOCHS = 100_000
@@ -66,6 +66,18 @@ Scale = Annotated[float, Ge(0), Le(MAX_SCALE), _finite]
 #: A multiplicative decay factor such as a schedule's gamma: (0, 1].
 Decay = Annotated[float, Gt(0), Le(1), _finite]
 
+
+
+def _increasing(epochs: tuple[int, ...]) -> tuple[int, ...]:
+    if list(epochs) != sorted(set(epochs)):
+        raise ValueError("milestones must be distinct and increasing")
+    return epochs
+
+
+#: Epochs at which a multistep schedule decays the learning rate: distinct, increasing,
+#: each 0 .. MAX_EPOCHS, at most 10000 of them.
+Milestones = Annotated[tuple[EpochCount, ...], MaxLen(10_000), AfterValidator(_increasing)]
+
 __all__ = [
     "MAX_BATCH_SIZE",
     "MAX_EPOCHS",
@@ -78,6 +90,7 @@ __all__ = [
     "Epochs",
     "Fraction",
     "LearningRate",
+    "Milestones",
     "Momentum",
     "PositiveScale",
     "Probability",
