@@ -15,7 +15,7 @@ import supreme
 import torch
 from supreme import registry
 from supreme.config import PRECISION_ALIASES, PRECISIONS, FabricConfig, load_config
-from supreme.contracts import DatasetSpec, ImageTensors, Metric
+from supreme.contracts import DatasetSpec, ImageTensors, Metric, StageEvent
 from supreme.errors import ConfigError, DatasetError, PluginError, StoreError, SupremeError
 from supreme.pipeline.checkpoint import load_state
 from supreme.pipeline.fabric import DEEPSPEED_INSTALL, Machine, check_fabric, make_fabric
@@ -349,28 +349,46 @@ def test_random_targets_are_fractions_in_0_1_or_whole_counts(target: str, ok: bo
             load_config(data=data)
 
 
+EVENT = StageEvent("train", "toy/tiny s_t=0", None, 0.0, "k" * 64, kind="models")
+
+
 # -- plugin hooks ---------------------------------------------------------------------------------
 def test_a_stage_hook_that_raises_is_a_plugin_error_naming_it(toy: Any) -> None:
     class Listener:
         @supreme.hookimpl
-        def supreme_stage_start(self, stage: str, info: dict[str, Any]) -> None:
+        def supreme_stage_start(self, event: StageEvent) -> None:
             raise KeyError("boom")
 
     registry.register_plugin(Listener(), name="listener")
-    hook = registry.default().plugins.pm.hook
+    hook = registry.default().hooks
     with pytest.raises(PluginError, match="plugin 'listener' .* supreme_stage_start hook: KeyError"):
-        hook.supreme_stage_start(stage="train", info={})
+        hook.supreme_stage_start(event=EVENT)
 
 
 def test_a_supreme_error_from_a_hook_is_not_rewrapped(toy: Any) -> None:
     class Listener:
         @supreme.hookimpl
-        def supreme_stage_end(self, stage: str, info: dict[str, Any]) -> None:
+        def supreme_stage_end(self, event: StageEvent) -> None:
             raise DatasetError("the plugin's own message", "its own fix")
 
     registry.register_plugin(Listener(), name="listener")
     with pytest.raises(DatasetError, match="the plugin's own message"):
-        registry.default().plugins.pm.hook.supreme_stage_end(stage="train", info={})
+        registry.default().hooks.supreme_stage_end(event=EVENT)
+
+
+def test_a_hook_with_the_old_arguments_is_refused_with_the_new_signature(toy: Any) -> None:
+    class Listener:
+        @supreme.hookimpl
+        def supreme_stage_start(self, stage: str, info: dict[str, Any]) -> None:
+            pass
+
+    registry.register_plugin(Listener(), name="listener")
+    with pytest.raises(PluginError) as error:
+        registry.default()
+    assert error.value.message == (
+        "plugin 'listener' from <runtime> - implements a hook with the wrong arguments: "
+        "supreme_stage_start takes info, stage, which the hook does not have")
+    assert "event: supreme.contracts.StageEvent" in error.value.hint
 
 
 # -- machines we cannot see, and launched processes ------------------------------------------------

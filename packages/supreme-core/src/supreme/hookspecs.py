@@ -14,14 +14,23 @@ with their validated configuration when an experiment needs them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     import typer
 
-    from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
+    from supreme.contracts import (
+        Cell,
+        DatasetSpec,
+        Failure,
+        Metric,
+        ModelSpec,
+        Record,
+        StageEvent,
+        UnlearningMethod,
+    )
 
 PROJECT = "supreme"
 
@@ -55,10 +64,19 @@ def supreme_register_commands(app: typer.Typer) -> None:
 
 
 @hookspec
-def supreme_stage_start(stage: str, info: dict[str, Any]) -> None:
-    """Called on rank 0 before a pipeline stage (``train``, ``retrain``, ``unlearn``, ``evaluate``)."""
+def supreme_stage_start(event: StageEvent) -> None:
+    """Called as a stage of a cell starts (``event.reused`` is ``None``): ``event.stage``
+    (``train``, ``retrain``, ``unlearn NAME``, ``evaluate ROW:METRIC``, ...), ``event.cell``,
+    ``event.kind`` and ``event.key`` (its store artifact)."""
 
 
 @hookspec
-def supreme_stage_end(stage: str, info: dict[str, Any]) -> None:
-    """Called on rank 0 after a pipeline stage; ``info`` holds its key, reuse flag and seconds."""
+def supreme_stage_end(event: StageEvent) -> None:
+    """Called as a stage ends: as at the start, plus ``event.reused`` (found in the store)
+    and ``event.seconds``."""
+
+
+@hookspec
+def supreme_cell_end(cell: Cell, records: list[Record], failures: list[Failure]) -> None:
+    """Called once per cell that ran, after its outcome file is written: its result records
+    and the failures of its stages (both empty lists when there are none)."""

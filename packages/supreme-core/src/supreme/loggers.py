@@ -3,7 +3,10 @@
 ``[loggers] use = ["csv", "tensorboard", "wandb"]`` picks them (none by default); each
 writes under ``RUN_DIR/logs/`` (``RUN_DIR = config.run_dir()``). See docs/loggers.md.
 
-Interface (the pipeline calls it on global rank 0 only)::
+The loggers observe a run through the same channel as plugins (:mod:`supreme.observers`):
+:class:`ExperimentLoggers` implements the observer hooks ``supreme_stage_end(event)`` and
+``supreme_cell_end(cell, records, failures)``, called on global rank 0 of the process that
+observes the run. Interface::
 
     loggers = ExperimentLoggers.open(config, run_dir, world_size=fabric.world_size)
     loggers.stage(event)                    # every StageEvent, as it ends
@@ -15,11 +18,10 @@ Interface (the pipeline calls it on global rank 0 only)::
   command otherwise) before creating anything; with ``use = []`` it creates nothing and
   every other method does nothing. ``world_size`` gives the ``no_dist``/``dist_X`` part
   of the W&B project name; left out, it is read from ``[fabric]``.
-* :meth:`ExperimentLoggers.stage` takes a ``supreme.pipeline.run.StageEvent``.
-* :meth:`ExperimentLoggers.cell` takes a ``supreme.plan.Cell``, the cell's result records
-  (dicts with ``method``, ``metric``, ``key``, ``value``, ``artifact``, ``provenance``)
-  and its failures (dicts with ``method``, ``metric``, ``stage``, ``error_type``,
-  ``error``; ``metric`` is ``None`` when the method itself failed).
+* :meth:`ExperimentLoggers.stage` takes a :class:`supreme.contracts.StageEvent`.
+* :meth:`ExperimentLoggers.cell` takes a :class:`supreme.contracts.Cell`, the cell's
+  result records (:class:`supreme.contracts.Record`) and its failures
+  (:class:`supreme.contracts.Failure`; ``metric`` is ``None`` when the method itself failed).
 * :meth:`ExperimentLoggers.close` is idempotent; the object is also a context manager.
 
 What is written:
@@ -58,8 +60,7 @@ from supreme.secrets import redact, scrub, secret_values
 
 if TYPE_CHECKING:
     from supreme.config import ExperimentConfig, FabricConfig
-    from supreme.pipeline.run import StageEvent
-    from supreme.plan import Cell
+    from supreme.contracts.records import Cell, Failure, Record, StageEvent
 
 #: The extra that provides each logger, and the module whose import proves it is installed.
 EXTRAS: dict[str, tuple[str, str]] = {"tensorboard": ("tensorboard", "tensorboard"),
@@ -236,6 +237,14 @@ class ExperimentLoggers:
         self._check_open()
         for backend in self._backends:
             backend.cell(cell, records, list(failures or ()))
+
+    # the observer hooks (supreme.observers): the loggers watch a run like a plugin does
+    def supreme_stage_end(self, event: StageEvent) -> None:
+        self.stage(event)
+
+    def supreme_cell_end(self, cell: Cell, records: list[Record],
+                         failures: list[Failure]) -> None:
+        self.cell(cell, records, failures)
 
     def close(self) -> None:
         """Flush and close every logger (each one even when another fails)."""

@@ -12,31 +12,14 @@ J unlearning seeds per training seed and K evaluation seeds per unlearning seed:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from supreme.config import ExperimentConfig, component_config
 from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
+from supreme.contracts.records import Cell
 from supreme.errors import ConfigError
 from supreme.registry import Registry, unknown
-
-
-@dataclass(frozen=True)
-class Cell:
-    dataset: str
-    model: str
-    scenario: str
-    target: str
-    train_seed: int
-    unlearn_seed: int
-    eval_seed: int
-
-    def label(self) -> str:
-        return (f"{self.dataset}/{self.model}/{self.scenario}:{self.target} "
-                f"s_t={self.train_seed} s_u={self.unlearn_seed} s_e={self.eval_seed}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def seed_triples(config: ExperimentConfig) -> Iterator[tuple[int, int, int]]:

@@ -94,7 +94,15 @@ class PluginManager:
                 "Rename one of them, or disable one with "
                 f"{DISABLE_ENV}={name}.",
             )
-        self.pm.register(plugin, name=name)
+        try:
+            self.pm.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:
+            raise PluginError(
+                f"plugin {name!r} from {provenance.distribution} {provenance.version} "
+                f"implements a hook with the wrong arguments: {_hook_problem(exc)}",
+                "Match the hook's signature in docs/plugins.md (since supreme-core 0.3.0 the "
+                "stage hooks take one argument, event: supreme.contracts.StageEvent).",
+            ) from exc
         self.provenance[name] = provenance
         self.check_pending()
         self._guard_hooks(plugin, provenance)
@@ -205,6 +213,17 @@ class PluginManager:
 
     def hookimpls(self, hook: str) -> list[pluggy.HookImpl]:
         return list(getattr(self.pm.hook, hook).get_hookimpls())
+
+
+def _hook_problem(exc: BaseException) -> str:
+    """``supreme_x takes {'a', 'b'}, which the hook does not have`` from pluggy's message."""
+    text = str(exc)
+    hook = re.search(r"for hook '([^']+)'", text)
+    args = re.search(r"Argument\(s\) (\{[^}]*\})", text)
+    if hook and args:
+        names = ", ".join(sorted(re.findall(r"'([^']+)'", args.group(1))))
+        return f"{hook.group(1)} takes {names}, which the hook does not have"
+    return text.strip().splitlines()[0][:300] if text.strip() else type(exc).__name__
 
 
 def _guarded(function: Any, hook: str, p: Provenance) -> Any:

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
 from supreme.contracts.base import Component, Provenance, config_defaults_error
 from supreme.errors import PluginError, UnknownComponentError, UsageError
+from supreme import hookspecs
 from supreme.plugins import PluginManager
 
 Kind = Literal["methods", "metrics", "datasets", "models"]
@@ -58,6 +59,11 @@ class Registry:
         for kind in KINDS:
             self._collect(kind)
 
+
+    @property
+    def hooks(self) -> Any:
+        """The plugins' hook relay (``hooks.supreme_stage_end(event=...)`` calls them all)."""
+        return self.plugins.pm.hook
     def _collect(self, kind: Kind) -> None:
         base = BASES[kind]
         for impl in self.plugins.hookimpls(f"supreme_register_{kind}"):
@@ -240,16 +246,20 @@ def portable_state(extra_paths: Iterable[str | Path] = ()) -> dict[str, Any]:
     """What another process needs to rebuild this registry: the plugin options, the
     ``--plugin`` files and the runtime-registered plugins that are importable modules.
 
-    A runtime plugin that is a plain object (not a module) cannot travel; it is named in
-    ``skipped`` so the caller can say so.
+    A runtime plugin that is a plain object (not a module) cannot travel; when it
+    registers components or commands it is named in ``skipped`` so the caller can say so
+    (one with only observer hooks needs nothing there: the parent observes the run).
     """
     import types
+
+    from supreme.observers import HOOKS
 
     modules, skipped = [], []
     for plugin, name in _state["runtime"]:
         if isinstance(plugin, types.ModuleType):
             modules.append(plugin.__name__)
-        else:
+        elif any(callable(getattr(plugin, hook, None)) for hook in dir(hookspecs)
+                 if hook.startswith("supreme_") and hook not in HOOKS):
             skipped.append(name)
     return {"strict": _state["strict"],
             "paths": [str(p) for p in [*_state["paths"], *extra_paths]],

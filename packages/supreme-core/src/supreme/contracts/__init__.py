@@ -6,6 +6,7 @@ from supreme.contracts.evaluation import SPLITS, EvalContext, Outputs
 from supreme.contracts.method import UnlearningMethod
 from supreme.contracts.metric import NEEDS, Metric
 from supreme.contracts.model import IMAGENET_MEAN, IMAGENET_STD, Augment, ModelSpec, Recipe
+from supreme.contracts.records import Cell, Failure, Record, StageEvent
 from supreme.contracts.unlearn_data import UnlearnData
 
 __all__ = [
@@ -15,10 +16,12 @@ __all__ = [
     "SCENARIOS",
     "SPLITS",
     "Augment",
+    "Cell",
     "Component",
     "ComponentConfig",
     "DatasetSpec",
     "EvalContext",
+    "Failure",
     "ImageTensors",
     "LazyImages",
     "Metric",
@@ -26,6 +29,8 @@ __all__ = [
     "Outputs",
     "Provenance",
     "Recipe",
+    "Record",
+    "StageEvent",
     "UnlearnData",
     "UnlearningMethod",
 ]

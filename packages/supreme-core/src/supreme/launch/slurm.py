@@ -674,11 +674,15 @@ def log_outcomes(config: ExperimentConfig, cells: Sequence[Any]) -> None:
     from supreme.loggers import ExperimentLoggers
     from supreme.pipeline.cells import cell_path, read_outcome
 
+    from supreme.observers import Observers
+
     loggers = ExperimentLoggers.open(config, config.run_dir())
+    # the plugins' hooks saw these cells in the array tasks: only the loggers observe here
+    observers = Observers(plugins=[loggers])
     try:
         for cell in cells:
             outcome = read_outcome(cell_path(config, cell))
             if outcome is not None:
-                loggers.cell(cell, outcome["records"], outcome["failures"])
+                observers.cell_end(cell, outcome["records"], outcome["failures"])
     finally:
         loggers.close()

@@ -31,7 +31,9 @@ from supreme.recompute import Recompute
 
 if TYPE_CHECKING:
     from supreme.launch.base import Launch
-    from supreme.pipeline.run import Reporter, Results, StageEvent
+    from supreme.contracts.records import StageEvent
+    from supreme.observers import Observers
+    from supreme.pipeline.run import Reporter, Results
 
 
 def device_env(config: ExperimentConfig, worker: int, n_workers: int) -> dict[str, str]:
@@ -60,6 +62,7 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
     os.environ.update(env)
     try:
         from supreme.launch.bootstrap import start_process
+        from supreme.observers import Forwarder, Observers
         from supreme.pipeline import run as runmod
         from supreme.pipeline.cells import run_cells_with_runner
 
@@ -83,10 +86,12 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
         def on_cell(outcome: Any) -> None:
             messages.put(("cell", worker, (outcome.index, outcome.status)))
 
-        # no open_loggers: the parent feeds the loggers
+        # the parent observes the run: stage events go to it, and it calls the plugins'
+        # hooks, the reporter and the loggers (so no hook runs twice)
+        forward = Forwarder(lambda phase, event: messages.put((phase, worker, event)))
         run_cells_with_runner(config, indices(), registry=None, fail_fast=fail_fast,
                               on_cell=on_cell, worker=worker,
-                              reporter=lambda event: messages.put(("event", worker, event)),
+                              observers=Observers(plugins=[forward]),
                               recompute=Recompute.from_json(recompute))
     except Interrupted:
         messages.put(("interrupted", worker, None))
@@ -102,9 +107,11 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
 def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers: int, *,
                      indices: Sequence[int] | None = None, reporter: Reporter | None = None,
                      fail_fast: bool = False, plugin_files: Sequence[str] = (),
-                     recompute: Recompute | None = None) -> list[StageEvent]:
+                     recompute: Recompute | None = None, hooks: Any = None) -> list[StageEvent]:
     """Run the cells at ``indices`` (default: all) of the grid ``cells`` on ``n_workers``
-    processes; returns the stage events of all workers."""
+    processes; returns the stage events of all workers. This process observes the run:
+    the plugins' hooks (``hooks``, default: the default registry's), ``reporter`` and the
+    loggers see every worker's stages and cells."""
     import multiprocessing as mp
 
     from supreme import registry
@@ -130,6 +137,10 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
         from supreme.loggers import ExperimentLoggers
 
         loggers = ExperimentLoggers.open(config, config.run_dir())
+    from supreme.observers import Observers, Reporter
+
+    observers = Observers(hooks if hooks is not None else registry.default().hooks,
+                          [Reporter(reporter) if reporter is not None else None, loggers])
     config_json = config.model_dump(mode="json")
     processes = [
         context.Process(target=_worker, name=f"supreme-worker-{w}", daemon=True,
@@ -138,7 +149,7 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
                               recompute.as_json() if recompute else None))
         for w in range(1, n_workers + 1)
     ]
-    inbox = _Inbox(config, cells, reporter, loggers, fail_fast, stop, running=len(processes))
+    inbox = _Inbox(config, cells, observers, fail_fast, stop, running=len(processes))
     try:
         with interruptible():
             for process in processes:
@@ -176,8 +187,7 @@ class _Inbox:
 
     config: ExperimentConfig
     cells: Sequence[Cell]
-    reporter: Reporter | None
-    loggers: Any
+    observers: Observers
     fail_fast: bool
     stop: Any  # the event that asks every worker to stop after its stage
     running: int = 0
@@ -186,15 +196,14 @@ class _Inbox:
     interrupted: bool = False
 
     def handle(self, kind: str, payload: Any) -> None:
-        if kind == "event":  # a stage ended
+        if kind == "start":  # a stage started
+            self.observers.stage_start(payload)
+        elif kind == "end":  # a stage ended
             self.events.append(payload)
-            if self.reporter is not None:
-                self.reporter(payload)
-            if self.loggers is not None:
-                self.loggers.stage(payload)
+            self.observers.stage_end(payload)
         elif kind == "cell":  # a cell ended and wrote its outcome
             index, status = payload
-            _cell_done(self.config, self.cells, self.loggers, index, status)
+            _cell_done(self.config, self.cells, self.observers, index)
             if status == "failed" and self.fail_fast:
                 self.stop.set()
         elif kind == "error":  # a worker cannot go on: stop the others too
@@ -220,18 +229,20 @@ def _drain(inbox: _Inbox, messages: Any, processes: Sequence[Any]) -> None:
             if not any(p.is_alive() for p in processes):
                 return  # every worker died without saying so
             continue
-        inbox.handle(kind, payload)
+        try:
+            inbox.handle(kind, payload)
+        except BaseException:  # an observer failed (a plugin's hook): stop the workers too
+            inbox.stop.set()
+            raise
 
 
-def _cell_done(config: ExperimentConfig, cells: Sequence[Cell], loggers: Any, index: int,
-               status: str) -> None:
-    if loggers is None:
-        return
+def _cell_done(config: ExperimentConfig, cells: Sequence[Cell], observers: Observers,
+               index: int) -> None:
     from supreme.pipeline.cells import cell_path, read_outcome
 
     outcome = read_outcome(cell_path(config, cells[index]))
     if outcome is not None:
-        loggers.cell(cells[index], outcome["records"], outcome["failures"])
+        observers.cell_end(cells[index], outcome["records"], outcome["failures"])
 
 
 class LocalWorkers:
@@ -253,8 +264,8 @@ class LocalWorkers:
         try:
             events = run_with_workers(config, job.cells, self.n_workers, indices=pending,
                                       reporter=job.reporter, fail_fast=job.fail_fast,
-                                      plugin_files=job.plugin_files,
-                                      recompute=job.recompute) if pending else []
+                                      plugin_files=job.plugin_files, recompute=job.recompute,
+                                      hooks=job.registry.hooks) if pending else []
         except Interrupted:
             job.collect()  # what finished stays reported
             raise

@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from supreme.config import ExperimentConfig
+from supreme.contracts.records import Failure, Record
 from supreme.errors import ConfigError, Interrupted
+from supreme.observers import Observers
+from supreme.observers import Reporter as ReporterObserver
 from supreme.plan import Cell, Resolved, resolve
 from supreme.recompute import Recompute
 from supreme.registry import Registry, default
@@ -38,9 +41,10 @@ from supreme.rundir import experiment_identity
 from supreme.store import Store, atomic_write_bytes, atomic_write_json, hash_key, strict_json
 
 if TYPE_CHECKING:
-    from supreme.pipeline.run import Reporter, Runner, StageEvent
+    from supreme.pipeline.run import Reporter, Runner
 
-#: ``open_loggers(world_size)``: the experiment loggers a process feeds (see run_cells)
+#: ``open_loggers(world_size)``: the experiment loggers a process feeds (see run_cells);
+#: they observe the run like the plugins' hooks (supreme.observers)
 OpenLoggers = Callable[[int], Any]
 
 
@@ -49,8 +53,8 @@ class CellOutcome:
     index: int
     cell: Cell
     status: str  # "finished" | "failed"
-    records: list[dict[str, Any]]
-    failures: list[dict[str, Any]]
+    records: list[Record]
+    failures: list[Failure]
     seconds: float
     #: "kind/key" of every store artifact the cell used
     artifacts: list[str] = field(default_factory=list)
@@ -173,6 +177,7 @@ def run_cells(
     resolved: Resolved | None = None,
     open_loggers: OpenLoggers | None = None,
     recompute: Recompute | None = None,
+    observers: Observers | None = None,
 ) -> list[CellOutcome]:
     """Run the cells at ``indices`` (all when ``None``) and write their outcome files.
 
@@ -183,11 +188,15 @@ def run_cells(
     loggers this process feeds (``supreme.loggers.ExperimentLoggers``; the engine passes
     it when the run has ``[loggers]``); without it nothing is logged here (a parent of
     workers, a SLURM launcher log the collected outcomes themselves).
+
+    ``observers`` (:class:`supreme.observers.Observers`) watch the stages and cells on
+    global rank 0; by default the plugins' hooks, plus ``reporter`` and the loggers. A
+    ``--workers`` process passes a forwarder to its parent instead, which observes the run.
     """
     outcomes, _ = run_cells_with_runner(config, indices, registry=registry, reporter=reporter,
                                         fail_fast=fail_fast, on_cell=on_cell, worker=worker,
                                         resolved=resolved, open_loggers=open_loggers,
-                                        recompute=recompute)
+                                        recompute=recompute, observers=observers)
     return outcomes
 
 
@@ -196,13 +205,14 @@ def run_cells_with_runner(
     indices: Iterable[int] | None,
     *,
     registry: Registry | None,
-    reporter: Reporter | None,
-    fail_fast: bool,
+    reporter: Reporter | None = None,
+    fail_fast: bool = False,
     on_cell: Callable[[CellOutcome], None] | None = None,
     worker: int | None = None,
     resolved: Resolved | None = None,
     open_loggers: OpenLoggers | None = None,
     recompute: Recompute | None = None,
+    observers: Observers | None = None,
 ) -> tuple[list[CellOutcome], Runner]:
     """:func:`run_cells`, also returning the :class:`~supreme.pipeline.run.Runner` (its
     Fabric and stage events); ``indices`` may be any iterable (a worker's queue)."""
@@ -228,14 +238,11 @@ def run_cells_with_runner(
 
         progress.enable(False)  # one set of progress bars, from rank 0
     loggers = open_loggers(fabric.world_size) if open_loggers and fabric.is_global_zero else None
-
-    def report(event: StageEvent) -> None:
-        if reporter is not None:
-            reporter(event)
-        if loggers is not None:
-            loggers.stage(event)
-
-    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), report,
+    if observers is None:
+        observers = Observers(resolved.registry.hooks)
+    observers = observers.with_plugins(
+        ReporterObserver(reporter) if reporter is not None else None, loggers)
+    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), observers,
                     fail_fast=fail_fast, worker=worker, recompute=recompute)
     code = resolved.code_digest()
     outcomes = []
@@ -257,8 +264,7 @@ def run_cells_with_runner(
                                       sorted(set(runner.artifacts)), runner.gates)
                 if fabric.is_global_zero:
                     _write_outcome(config, outcome, code)
-                    if loggers is not None:
-                        loggers.cell(cell, outcome.records, outcome.failures)
+                    observers.cell_end(cell, outcome.records, outcome.failures)
                 outcomes.append(outcome)
                 if on_cell is not None:
                     on_cell(outcome)

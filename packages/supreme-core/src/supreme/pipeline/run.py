@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 from supreme.builtins import Retrain
 from supreme.config import ExperimentConfig
 from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
+from supreme.contracts.records import Failure, Record, StageEvent
 from supreme.errors import Interrupted, PluginError, StageError
 from supreme.fingerprint import callable_code, component_code, distribution_version
+from supreme.observers import Observers
 from supreme.gates import describe_failures, floors_for, record_flag
 from supreme.gates import verdict as gate_verdict
 from supreme.pipeline.data import BatchTransform
@@ -50,23 +52,6 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-@dataclass(frozen=True)
-class StageEvent:
-    """One stage of one cell: computed or reused, how long it took, its store key."""
-
-    stage: str
-    cell: str
-    reused: bool
-    seconds: float
-    key: str
-    worker: int | None = None
-
-    def line(self) -> str:
-        verb = "reused" if self.reused else f"computed in {self.seconds:.1f} s"
-        who = f"[w{self.worker}] " if self.worker is not None else ""
-        return f"{who}{self.stage:<22} {self.cell}  {verb}  [{self.key[:10]}]"
-
-
 Reporter = Callable[[StageEvent], None]
 
 
@@ -74,11 +59,11 @@ Reporter = Callable[[StageEvent], None]
 class Results:
     """The records of a run (one per cell, method, metric and key) and its stage log."""
 
-    records: list[dict[str, Any]]
+    records: list[Record]
     run_dir: Path
     events: list[StageEvent] = field(default_factory=list)
     #: one record per failed stage (cell fields, method, metric, stage, error_type, error)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     #: how many cells the experiment has
     cells: int = 0
     #: this process's global rank (only rank 0 writes and prints)
@@ -125,7 +110,7 @@ class Runner:
     """Runs cells against a store; stateless between cells except for in-memory caches."""
 
     def __init__(self, resolved: Resolved, fabric: Fabric, store: Store,
-                 reporter: Reporter | None, *, dry: bool = False, fail_fast: bool = False,
+                 observers: Observers | None = None, *, dry: bool = False, fail_fast: bool = False,
                  worker: int | None = None, recompute: Recompute | None = None) -> None:
         self.r = resolved
         #: ``--recompute``: stages to compute again although the store has them
@@ -140,10 +125,12 @@ class Runner:
         self.config: ExperimentConfig = resolved.config
         self.fabric = fabric
         self.store = store
-        self.reporter = reporter
+        #: the run's observers (plugins' stage hooks, the reporter, the loggers), called on
+        #: global rank 0 only
+        self.observers = observers or Observers()
         self.events: list[StageEvent] = []
         #: failures of the current cell (reset by :meth:`run_cell`)
-        self.failures: list[dict[str, Any]] = []
+        self.failures: list[Failure] = []
         self.fail_fast = fail_fast
         self.worker = worker
         self.current_stage = ""
@@ -161,7 +148,6 @@ class Runner:
             self.fabric_id = {**self.fabric_id, "speed": speed}
         self._datasets: dict[str, tuple[ImageTensors, ImageTensors, str]] = {}
         self._resident: dict[str, tuple[ImageTensors, ImageTensors]] = {}
-        self._hooks = resolved.registry.plugins.pm.hook
 
     # -- stage bookkeeping ------------------------------------------------------------
     def _stage(self, stage: Stage, cell: Cell | str, kind: str, payload: Mapping[str, Any],
@@ -180,9 +166,8 @@ class Runner:
         self.artifacts.append(f"{kind}/{key}")
         if self.lease is not None:  # before reading it: `supreme gc` keeps it from now on
             self.lease.use(f"{kind}/{key}")
-        info = {"cell": label, "key": key, "kind": kind}
         if self.fabric.is_global_zero:
-            self._hooks.supreme_stage_start(stage=name, info=info)
+            self.observers.stage_start(StageEvent(name, label, None, 0.0, key, self.worker, kind))
         start = time.perf_counter()
         meta, tensors, reused = self.store.get_or_compute(
             kind, key, compute, writer=self.fabric.is_global_zero,
@@ -190,13 +175,11 @@ class Runner:
         )
         if self.fabric.world_size > 1:
             self.fabric.barrier()
-        event = StageEvent(name, label, reused, time.perf_counter() - start, key, self.worker)
+        event = StageEvent(name, label, reused, time.perf_counter() - start, key, self.worker,
+                           kind)
         self.events.append(event)
         if self.fabric.is_global_zero:
-            self._hooks.supreme_stage_end(stage=name, info={**info, "reused": reused,
-                                                             "seconds": event.seconds})
-            if self.reporter is not None:
-                self.reporter(event)
+            self.observers.stage_end(event)
         check_interrupt(name)
         return key, meta, tensors
 
@@ -212,9 +195,8 @@ class Runner:
 
         error_type, message = describe_failure(exc, stage, self.config, self.fabric)
         message = scrub(message, secret_values(self.config.model_dump(mode="json")))
-        record = {**cell.as_dict(), "experiment": self.config.name, "method": method,
-                  "metric": metric, "stage": str(stage), "error_type": error_type,
-                  "error": message}
+        record = Failure(**cell.as_dict(), experiment=self.config.name, method=method,
+                         metric=metric, stage=str(stage), error_type=error_type, error=message)
         self.failures.append(record)
         if self.fail_fast:
             raise StageError(
@@ -255,7 +237,7 @@ class Runner:
             exists = False  # --recompute redoes it
         if not exists:
             self._planned.add(key)
-        self.events.append(StageEvent(str(stage), label, exists, 0.0, key))
+        self.events.append(StageEvent(str(stage), label, exists, 0.0, key, kind=kind))
         if kind in ("datasets", "splits"):  # cheap, and later keys depend on them
             meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
             return key, meta, tensors
@@ -333,7 +315,7 @@ class Runner:
         return sync_batchnorm(model, self.fabric)
 
     # -- the cell -------------------------------------------------------------------------
-    def run_cell(self, cell: Cell) -> list[dict[str, Any]]:
+    def run_cell(self, cell: Cell) -> list[Record]:
         """The records of ``cell``; failed stages go to :attr:`failures` (reset here).
 
         A failing method or metric only removes its own rows; a failure in a stage the
@@ -506,7 +488,7 @@ class Runner:
 
     # -- evaluation ---------------------------------------------------------------------------
     def evaluate(self, cell: Cell, data: CellData, split: Split, split_key: str, train_key: str,
-                 original_state: dict[str, Any], rows: dict[str, Row]) -> list[dict[str, Any]]:
+                 original_state: dict[str, Any], rows: dict[str, Row]) -> list[Record]:
         parts = split.materialise(data.train, data.test)
         forward = Forward(self.fabric, data.transform, self.config.unlearning.eval_batch_size)
         memo: dict[tuple[str, int, bool], Outputs] = {}
@@ -526,7 +508,7 @@ class Runner:
                 memo[k] = forward(model, tensors, features)
             return memo[k]
 
-        records: list[dict[str, Any]] = []
+        records: list[Record] = []
         reference = rows.get("retrain")
         self.gates = self.check_references(cell, split_key, rows, parts, model_of,
                                            cached_forward)
@@ -661,7 +643,7 @@ class Runner:
         )
 
     def _record(self, cell: Cell, method: str, metric: str, entry: Sequence[Any],
-                row: Row) -> dict[str, Any]:
+                row: Row) -> Record:
         key, value = entry[0], entry[1]
         extra: dict[str, Any] = {"non_finite": entry[2]} if len(entry) > 2 else {}
         if self.gates is not None:
