@@ -52,7 +52,9 @@ def test_check_method_catches_a_method_that_modifies_the_teacher():
 @pytest.mark.parametrize(
     ("name", "scenario"),
     [("random_labeling", "random"), ("unsir", "subclass"), ("bad_teacher", "random"),
-     ("ssd", "subclass"), ("assd", "random")],
+     ("ssd", "subclass"), ("assd", "random"), ("salun", "random"), ("l1_sparse", "subclass"),
+     ("neg_grad_plus", "random"), ("cf_k", "subclass"), ("eu_k", "random"),
+     ("fisher", "random"), ("fisher", "subclass")],
 )
 def test_conformance_in_other_scenarios(name, scenario):
     method_cls = next(cls for cls in METHODS if cls.name == name)

@@ -9,7 +9,8 @@ from supreme_methods.plugin import METHODS, supreme_register_methods
 
 EXPECTED = {
     "finetune", "neg_grad", "random_labeling", "bad_teacher", "unsir", "scrub", "jit",
-    "ssd", "lfssd", "ssd_det", "lfssd_det", "assd",
+    "ssd", "lfssd", "ssd_det", "lfssd_det", "assd", "salun", "l1_sparse", "neg_grad_plus",
+    "cf_k", "eu_k", "fisher",
 }
 
 

@@ -118,6 +118,53 @@ def per_sample_importance(
     return {n: v / max(len(tensors), 1) for n, v in acc.items()}
 
 
+def expected_fisher(
+    model: nn.Module, tensors: ImageTensors, data: UnlearnData, batch_size: int,
+    chunk_size: int | None = None, description: str = "fisher",
+) -> Importance:
+    """Diagonal Fisher information of the model's predictive distribution over ``tensors``.
+
+    The mean over samples x of Σ_c p(c|x)·(∂ CE(f(x), c)/∂θ)², the expectation taken over
+    the model's own (eval-mode) softmax rather than the labels (the "true" Fisher). The
+    per-(sample, class) gradients come from the same ``torch.func`` path as
+    :func:`per_sample_importance`, ``chunk_size`` pairs per vmapped call; each rank sums
+    over its own shard and the sums are added across ranks, so the result does not depend
+    on the order, the batch size or the number of processes.
+    """
+    from torch.func import functional_call, grad, vmap
+
+    fabric = data.fabric
+    model.eval()
+    params = {n: p.detach() for n, p in _trainable(model).items()}
+    buffers = {n: b.detach() for n, b in model.named_buffers()}
+    acc = _zeros(model)
+
+    def pair_loss(p: Importance, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        out = functional_call(model, (p, buffers), (x.unsqueeze(0),))
+        return F.cross_entropy(out, c.unsqueeze(0))
+
+    pair_grads = vmap(grad(pair_loss), in_dims=(None, 0, 0))
+    loader = shard_loader(tensors, data, batch_size)
+    with track(len(loader), description) as advance:
+        for x, _ in loader:
+            with torch.no_grad():
+                prob = F.softmax(model(x), dim=1)
+            count, classes = prob.shape
+            xs = x.repeat_interleave(classes, dim=0)
+            cs = torch.arange(classes, device=x.device).repeat(count)
+            weights = prob.reshape(-1)
+            step = chunk_size or len(xs)
+            for start in range(0, len(xs), step):
+                w = weights[start:start + step]
+                grads = pair_grads(params, xs[start:start + step], cs[start:start + step])
+                for name, g in grads.items():
+                    acc[name].add_(torch.tensordot(w, g.pow(2), dims=1))
+            advance(1)
+    if fabric.world_size > 1:
+        acc = all_reduce(fabric, acc, "sum")
+    return {n: v / max(len(tensors), 1) for n, v in acc.items()}
+
+
 def per_sample_importance_loop(
     model: nn.Module, tensors: ImageTensors, data: UnlearnData, criterion: Criterion,
     batch_size: int,

@@ -65,20 +65,29 @@ def train_epochs(
     epochs: int,
     description: str,
     steps: int | None = None,
+    on_epoch: Callable[[int], None] | None = None,
+    before_step: Callable[[], None] | None = None,
 ) -> None:
     """``epochs`` passes of ``loss_fn`` over ``batches`` (a re-iterable loader), one step a batch.
 
     The loss is computed by ``loss_fn(model, x, y)``; the model is put in train mode at the
-    start of every epoch. No evaluation happens here: the whole method call is timed.
+    start of every epoch, then ``on_epoch(epoch)`` (0-based) is called (a per-epoch schedule,
+    or modules put back in eval mode). ``before_step()`` runs between the backward pass
+    (gradients already reduced across processes) and the optimiser step (gradient masks).
+    No evaluation happens here: the whole method call is timed.
     """
     per_epoch = steps if steps is not None else len(batches)  # type: ignore[arg-type]
     with track(epochs * per_epoch, description) as advance:
-        for _ in range(epochs):
+        for epoch in range(epochs):
             model.train()
+            if on_epoch is not None:
+                on_epoch(epoch)
             for x, y in batches:
                 loss = loss_fn(model, x, y)
                 optimizer.zero_grad(set_to_none=True)
                 fabric.backward(loss)
+                if before_step is not None:
+                    before_step()
                 optimizer.step()
                 advance(1)
     sync_buffers(fabric, model)
