@@ -56,6 +56,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "launch": "local worker processes and SLURM jobs; every cell runs through pipeline/run.py",
     "engine.py": "validates, launches and collects; every cell runs through pipeline/run.py",
     "loggers.py": "copies records to experiment loggers",
+    "observers.py": "passes stage and cell events to hooks, the reporter and loggers",
     "secrets.py": "masks secret values in messages, logs and job scripts",
     "gc.py": "deletes unreferenced artifacts",
     "validate.py": "checks before compute; refuses, never changes a value",
