@@ -28,7 +28,7 @@ from supreme.launch.base import Launch, Launcher
 from supreme.launch.inprocess import rank_zero_env
 from supreme.pipeline.cells import leased
 from supreme.pipeline.fabric import make_fabric
-from supreme.pipeline.run import Reporter, Results, Runner, StageEvent
+from supreme.pipeline.run import PlanView, Reporter, Results, Runner, StageEvent
 from supreme.plan import Cell, Resolved, resolve
 from supreme.recompute import Recompute
 from supreme.recompute import parse as parse_recompute
@@ -228,7 +228,7 @@ def plan(config: ExperimentConfig, *, registry: Registry | None = None,
 
             torch.set_num_threads(int(device_env(config, 1, workers)["OMP_NUM_THREADS"]))
     recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
-    runner = Runner(resolved, fabric, Store(config.output_dir / "store"), None, dry=True,
+    runner = Runner(resolved, fabric, PlanView(Store(config.output_dir / "store")),
                     recompute=recompute)
     for cell in cells:
         runner.run_cell(cell)

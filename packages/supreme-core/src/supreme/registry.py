@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from supreme import hookspecs
 from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
 from supreme.contracts.base import Component, Provenance, config_defaults_error
 from supreme.errors import PluginError, UnknownComponentError, UsageError
-from supreme import hookspecs
 from supreme.plugins import PluginManager
 
 Kind = Literal["methods", "metrics", "datasets", "models"]

@@ -72,6 +72,9 @@ def atomic_write_json(path: Path, obj: Any) -> None:
 class Store:
     """Artifacts under ``root``, addressed by ``(kind, key)``."""
 
+    #: a run writes what it computes (``supreme plan`` reads through a view that does not)
+    writes = True
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 

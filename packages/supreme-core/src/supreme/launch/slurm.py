@@ -672,9 +672,8 @@ class Slurm:
 def log_outcomes(config: ExperimentConfig, cells: Sequence[Any]) -> None:
     """Feed the ``[loggers]`` every recorded cell outcome (after a SLURM array)."""
     from supreme.loggers import ExperimentLoggers
-    from supreme.pipeline.cells import cell_path, read_outcome
-
     from supreme.observers import Observers
+    from supreme.pipeline.cells import cell_path, read_outcome
 
     loggers = ExperimentLoggers.open(config, config.run_dir())
     # the plugins' hooks saw these cells in the array tasks: only the loggers observe here

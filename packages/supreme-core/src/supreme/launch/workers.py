@@ -30,8 +30,8 @@ from supreme.plan import Cell
 from supreme.recompute import Recompute
 
 if TYPE_CHECKING:
-    from supreme.launch.base import Launch
     from supreme.contracts.records import StageEvent
+    from supreme.launch.base import Launch
     from supreme.observers import Observers
     from supreme.pipeline.run import Reporter, Results
 

@@ -22,9 +22,9 @@ from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, U
 from supreme.contracts.records import Failure, Record, StageEvent
 from supreme.errors import Interrupted, PluginError, StageError
 from supreme.fingerprint import callable_code, component_code, distribution_version
-from supreme.observers import Observers
 from supreme.gates import describe_failures, floors_for, record_flag
 from supreme.gates import verdict as gate_verdict
+from supreme.observers import Observers
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
 from supreme.pipeline.fabric import (
@@ -106,22 +106,86 @@ class CellData:
     new_model: Callable[[], nn.Module]
 
 
+@dataclass(frozen=True)
+class CellRun:
+    """One cell past its shared stages: its data and recipe, M_o, the split, and the store
+    keys the later stages (retrain, unlearn, evaluate) build on."""
+
+    cell: Cell
+    data: CellData
+    recipe: Any
+    #: what M_o and M_r's store keys share: dataset, model, recipe, execution, core code
+    common: dict[str, Any]
+    #: the dataset artifact the stages read (empty for a dataset that is not cached)
+    data_deps: list[tuple[str, str]]
+    train_key: str
+    original_state: dict[str, Any]
+    split: Split
+    split_key: str
+
+
+class PlanView:
+    """A read-only view of a store, for ``supreme plan``: what the store holds is reported
+    as reused, what it lacks as to compute; nothing is computed or written, except that
+    datasets and splits are built in memory (cheap, and later keys depend on them).
+
+    A :class:`Runner` over this view runs every stage of a cell exactly as a run would,
+    so the plan's keys are the run's. Under ``--recompute`` a stage whose artifact would
+    be redone counts as to compute, and so do the stages that read it (a planned
+    artifact reads as newer than any stored one).
+    """
+
+    writes = False
+    #: kinds built in memory when missing
+    BUILT = ("datasets", "splits")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        #: keys the plan computes
+        self.planned: set[str] = set()
+
+    def has(self, kind: str, key: str) -> bool:
+        return self.store.has(kind, key)
+
+    def meta(self, kind: str, key: str) -> dict[str, Any]:
+        return self.store.meta(kind, key)
+
+    def path(self, kind: str, key: str) -> Path:
+        return self.store.path(kind, key)
+
+    def written_ns(self, kind: str, key: str) -> int:
+        return 2**63 if key in self.planned else self.store.written_ns(kind, key)
+
+    def get_or_compute(self, kind: str, key: str,
+                       compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]],
+                       *, writer: bool = True,
+                       stale: Callable[[dict[str, Any]], bool] | None = None
+                       ) -> tuple[dict[str, Any], dict[str, Any], bool]:
+        exists = self.store.has(kind, key)
+        if exists and stale is not None and stale(self.store.meta(kind, key)):
+            exists = False  # --recompute redoes it
+        if not exists:
+            self.planned.add(key)
+        placeholder: dict[str, Any] = {"seconds": 0.0, "resources": {}, "values": []}
+        if kind in self.BUILT:
+            meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
+            return meta, tensors, exists
+        if self.store.has(kind, key):  # an artifact --recompute would redo counts as to compute
+            return {**placeholder, **self.store.meta(kind, key)}, {}, exists
+        return placeholder, {}, False
+
+
 class Runner:
     """Runs cells against a store; stateless between cells except for in-memory caches."""
 
-    def __init__(self, resolved: Resolved, fabric: Fabric, store: Store,
-                 observers: Observers | None = None, *, dry: bool = False, fail_fast: bool = False,
+    def __init__(self, resolved: Resolved, fabric: Fabric, store: Store | PlanView,
+                 observers: Observers | None = None, *, fail_fast: bool = False,
                  worker: int | None = None, recompute: Recompute | None = None) -> None:
         self.r = resolved
         #: ``--recompute``: stages to compute again although the store has them
         self.recompute = recompute or Recompute()
-        #: keys a dry run found to compute (their dependents are computed too)
-        self._planned: set[str] = set()
         #: > 0 while a selected unlearning stage runs: the caches it computes are redone
         self._recomputing = 0
-        #: Planning only: record every stage's key and whether the store has it, compute
-        #: nothing expensive and write nothing (datasets and splits are built in memory).
-        self.dry = dry
         self.config: ExperimentConfig = resolved.config
         self.fabric = fabric
         self.store = store
@@ -159,8 +223,6 @@ class Runner:
         own artifact is computed again."""
         key = hash_key(payload)
         label = cell if isinstance(cell, str) else cell.label()
-        if self.dry:
-            return self._plan_stage(stage, label, kind, key, compute, deps)
         name = str(stage)
         self.current_stage = name
         self.artifacts.append(f"{kind}/{key}")
@@ -226,25 +288,6 @@ class Runner:
                 return True
             return any(self.store.written_ns(k, d) > written for k, d in deps)
         return stale
-
-    def _plan_stage(self, stage: Stage, label: str, kind: str, key: str,
-                    compute: Callable[[], tuple[Mapping[str, Any], Mapping[str, Any] | None]],
-                    deps: Sequence[tuple[str, str]] = ()
-                    ) -> tuple[str, dict[str, Any], dict[str, Any]]:
-        exists = self.store.has(kind, key)
-        if exists and self.recompute and (self._selected(stage) or
-                                          any(d in self._planned for _, d in deps)):
-            exists = False  # --recompute redoes it
-        if not exists:
-            self._planned.add(key)
-        self.events.append(StageEvent(str(stage), label, exists, 0.0, key, kind=kind))
-        if kind in ("datasets", "splits"):  # cheap, and later keys depend on them
-            meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
-            return key, meta, tensors
-        if self.store.has(kind, key):  # an artifact --recompute would redo counts as to compute
-            return key, {"seconds": 0.0, "resources": {}, "values": [],
-                         **self.store.meta(kind, key)}, {}
-        return key, {"seconds": 0.0, "resources": {}, "values": []}, {}
 
     # -- data ---------------------------------------------------------------------------
     def dataset(self, name: str) -> tuple[ImageTensors, ImageTensors, str]:
@@ -349,9 +392,9 @@ class Runner:
             {"stage": "train", **common, "seed": cell.train_seed}, train_original, data_deps)
 
         split_key, split = self.split(cell, dataset_id, data_deps)
-        rows = self.unlearn_rows(cell, data, recipe, common, train_key, original_state, split,
-                                 split_key, data_deps)
-        return self.evaluate(cell, data, split, split_key, train_key, original_state, rows)
+        run = CellRun(cell, data, recipe, common, data_deps, train_key, original_state, split,
+                      split_key)
+        return self.evaluate(run, self.unlearn_rows(run))
 
     def split(self, cell: Cell, dataset_id: Mapping[str, Any],
               deps: Sequence[tuple[str, str]] = ()) -> tuple[str, Split]:
@@ -372,7 +415,7 @@ class Runner:
             compute, deps)
         split = built[0] if built else from_tensors(cell.scenario, cell.target,
                                                     meta["forget_class"], tensors)
-        if self.fabric.is_global_zero and not self.dry:
+        if self.fabric.is_global_zero and self.store.writes:
             export_split(self.config.run_dir() / "splits", cell, split, train, test)
         return key, split
 
@@ -380,10 +423,11 @@ class Runner:
     def needs_reference(self) -> bool:
         return "retrain" in self.r.methods or self.r.needs("reference") or self.r.needs("timings")
 
-    def unlearn_rows(self, cell: Cell, data: CellData, recipe: Any, common: Mapping[str, Any],
-                     train_key: str, original_state: dict[str, Any], split: Split,
-                     split_key: str, data_deps: Sequence[tuple[str, str]] = ()
-                     ) -> dict[str, Row]:
+    def unlearn_rows(self, run: CellRun) -> dict[str, Row]:
+        """M_o's row, M_r's when needed, and one row per method's M_u (failures recorded)."""
+        cell, data, recipe, common = run.cell, run.data, run.recipe, run.common
+        train_key, original_state, split_key = run.train_key, run.original_state, run.split_key
+        split = run.split
         # methods get host tensors (data.on_device covers M_o's training and evaluation)
         train, test, _ = self.dataset(cell.dataset)
         parts = split.materialise(train, test)
@@ -441,7 +485,7 @@ class Runner:
                      "method": {"name": "retrain",
                                 "config": retrain.config.model_dump(mode="json"),
                                 "code": component_code(type(retrain))}},
-                    run_method(retrain), [*data_deps, ("splits", split_key)],
+                    run_method(retrain), [*run.data_deps, ("splits", split_key)],
                 )
                 rows["retrain"] = Row("retrain", key, state, meta["seconds"],
                                       meta.get("resources", {}))
@@ -487,8 +531,10 @@ class Runner:
         return load_state(data.new_model(), state, where)
 
     # -- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, cell: Cell, data: CellData, split: Split, split_key: str, train_key: str,
-                 original_state: dict[str, Any], rows: dict[str, Row]) -> list[Record]:
+    def evaluate(self, run: CellRun, rows: dict[str, Row]) -> list[Record]:
+        """Every metric on every row of ``rows``, after the reference-model gates."""
+        cell, data, split, split_key = run.cell, run.data, run.split, run.split_key
+        train_key = run.train_key
         parts = split.materialise(data.train, data.test)
         forward = Forward(self.fabric, data.transform, self.config.unlearning.eval_batch_size)
         memo: dict[tuple[str, int, bool], Outputs] = {}
@@ -510,8 +556,7 @@ class Runner:
 
         records: list[Record] = []
         reference = rows.get("retrain")
-        self.gates = self.check_references(cell, split_key, rows, parts, model_of,
-                                           cached_forward)
+        self.gates = self.check_references(run, rows, parts, model_of, cached_forward)
         shown = [name for name in self.config.methods if name in rows]
         for name in shown:
             row = rows[name]
@@ -541,8 +586,8 @@ class Runner:
                 def compute(metric: Any = metric, row: Row = row) -> tuple[dict[str, Any], None]:
                     nonlocal context
                     if context is None:
-                        context = self._context(cell, split, row, reference, rows["original"],
-                                                parts, model_of, cached_forward, data)
+                        context = self._context(run, row, reference, rows["original"], parts,
+                                                model_of, cached_forward)
                     values = metric.compute(context)
                     # a list keeps the metric's own key order (JSON objects get sorted)
                     return {"values": checked_values(metric, values)}, None
@@ -557,7 +602,7 @@ class Runner:
                     records.append(self._record(cell, name, metric_name, entry, row))
         return records
 
-    def check_references(self, cell: Cell, split_key: str, rows: dict[str, Row],
+    def check_references(self, run: CellRun, rows: dict[str, Row],
                          parts: dict[str, ImageTensors], model_of: Callable[[Row], nn.Module],
                          forward: Callable[..., Outputs]) -> dict[str, Any] | None:
         """The reference-model gates of this cell (supreme/gates.py): accuracies of M_o and
@@ -566,6 +611,7 @@ class Runner:
         the cell."""
         if self.config.gates.mode == "off":
             return None
+        cell, split_key = run.cell, run.split_key
         original, reference = rows["original"], rows.get("retrain")
 
         def accuracy(row: Row, *names: str) -> float:
@@ -599,7 +645,7 @@ class Runner:
         except Exception as exc:
             self.fail(cell, None, None, Stage(StageKind.CHECK), exc)
             return None
-        if self.dry:
+        if not self.store.writes:  # a plan: the accuracies are not known
             return None
         spec = self.r.datasets[cell.dataset]
         gates = self.config.gates
@@ -621,9 +667,10 @@ class Runner:
                 warnings.warn(message, GateWarning, stacklevel=2)
         return result
 
-    def _context(self, cell: Cell, split: Split, row: Row, reference: Row | None, original: Row,
+    def _context(self, run: CellRun, row: Row, reference: Row | None, original: Row,
                  parts: dict[str, ImageTensors], model_of: Callable[[Row], nn.Module],
-                 forward: Callable[..., Outputs], data: CellData) -> EvalContext:
+                 forward: Callable[..., Outputs]) -> EvalContext:
+        cell, split, data = run.cell, run.split, run.data
         models = {"unlearned": model_of(row), "original": model_of(original)}
         if reference is not None:
             models["reference"] = model_of(reference)
