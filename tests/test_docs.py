@@ -4,6 +4,8 @@ docs/plugins.md pass their conformance checks."""
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,38 @@ def test_plugin_doc_skeletons_pass_their_conformance_checks(tmp_path: Path) -> N
     net = check_model(MLP, {"hidden": 16}, num_classes=3, in_channels=1,  # type: ignore[arg-type]
                       native_size=28)
     assert sum(p.numel() for p in net.parameters()) == 28 * 28 * 16 + 16 + 16 * 3 + 3
+
+
+def doc_metrics() -> list[tuple[str, type]]:
+    """Every ``Metric`` subclass defined in a Python block of docs/*.md and the README."""
+    import supreme.contracts
+    from supreme.contracts import Metric
+
+    found = []
+    for path in [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]:
+        for number, block in enumerate(re.findall(r"```python\n(.*?)```", path.read_text(), flags=re.S)):
+            if not re.search(r"^class \w+\(Metric\b", block, flags=re.M):
+                continue
+            # a module of its own, as in a plugin (the check reads the module docstring)
+            module = types.ModuleType(f"doc_metric_{len(found)}", f"{path.name}, block {number}.")
+            module.__dict__.update({k: v for k, v in vars(supreme.contracts).items()
+                                    if not k.startswith("__")})
+            sys.modules[module.__name__] = module
+            exec(compile(block, f"{path.name} block {number}", "exec"), module.__dict__)
+            found += [(f"{path.name} block {number}", value) for value in vars(module).values()
+                      if isinstance(value, type) and issubclass(value, Metric)
+                      and value.__module__ == module.__name__]
+    return found
+
+
+def test_every_metric_the_docs_define_passes_its_conformance_check() -> None:
+    """A newcomer copies these: each must run against the metric contract as written."""
+    from supreme.testing.metrics import check_metric
+
+    metrics = doc_metrics()
+    assert {cls.__name__ for _, cls in metrics} >= {"ForgetConfidence", "ForgetAccuracy"}
+    for where, cls in metrics:
+        values = check_metric(cls)
+        assert values, where
+        for row, numbers in values.items():
+            assert numbers and all(isinstance(v, float) for v in numbers.values()), (where, row)

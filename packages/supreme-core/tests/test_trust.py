@@ -400,6 +400,29 @@ def test_a_nan_metric_value_fails_its_row_and_every_file_is_strict_json(
     assert len(again.failures) == 2
 
 
+def test_finite_weights_with_overflowing_outputs_fail_the_evaluation_by_name() -> None:
+    """A diverged model can have finite weights whose outputs overflow to inf; every
+    metric computed from those outputs would be NaN, so the forward pass refuses them."""
+    import torch
+    from supreme.errors import StageError
+    from supreme.pipeline.evaluate import Forward
+    from supreme.testing import TinyNet, cpu_fabric, synthetic_images, tiny_transform
+
+    data = synthetic_images(num_classes=4, per_class=4)
+    model = TinyNet(num_classes=4)
+    forward = Forward(cpu_fabric(), tiny_transform(), batch_size=8)
+    assert torch.isfinite(forward(model, data).logits).all()
+    with torch.no_grad():
+        model.features[1].weight.fill_(3e38)  # a finite BatchNorm scale that overflows
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+    with pytest.raises(StageError) as caught:
+        forward(model, data)
+    assert caught.value.message == (
+        "the model's outputs are non-finite (NaN or inf) on 16 of 16 samples, although its "
+        "weights are finite: the model diverged")
+    assert caught.value.hint.startswith("Lower the method's learning rate")
+
+
 def test_the_cli_exits_1_on_a_nan_metric(tmp_path: Path) -> None:
     plugin = tmp_path / "nanmetric.py"
     write(plugin, """

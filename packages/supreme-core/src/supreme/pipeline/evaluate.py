@@ -9,6 +9,7 @@ from torch import nn
 
 from supreme.contracts.data import ImageTensors
 from supreme.contracts.evaluation import Outputs
+from supreme.errors import StageError
 from supreme.pipeline.data import BatchTransform, TensorLoader
 from supreme.progress import track
 
@@ -70,7 +71,30 @@ class Forward:
         if world > 1:
             out = _gather(fabric, out, per_rank, n)
             feats = _gather(fabric, feats, per_rank, n) if feats is not None else None
-        return Outputs(out.cpu(), split.labels.cpu().clone(), None if feats is None else feats.cpu())
+        out = out.cpu()
+        _check_finite(out, "outputs")
+        if feats is not None:
+            feats = feats.cpu()
+            _check_finite(feats, "penultimate activations")
+        return Outputs(out, split.labels.cpu().clone(), feats)
+
+
+def _check_finite(values: torch.Tensor, what: str) -> None:
+    """Refuse non-finite outputs: every metric computed from them would be NaN or wrong.
+
+    The weights were checked when the model was made, so this is a model whose finite
+    weights are large enough to overflow (a method that diverged).
+    """
+    if values.numel() == 0:
+        return
+    bad = int((~torch.isfinite(values)).reshape(values.shape[0], -1).any(dim=1).sum())
+    if bad:
+        raise StageError(
+            f"the model's {what} are non-finite (NaN or inf) on {bad} of {values.shape[0]} "
+            "samples, although its weights are finite: the model diverged",
+            "Lower the method's learning rate or number of epochs, or leave the method out "
+            "of this experiment.",
+        )
 
 
 def _cat(parts: list[torch.Tensor], empty: tuple[int, int]) -> torch.Tensor:
