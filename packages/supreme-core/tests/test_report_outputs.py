@@ -161,9 +161,9 @@ def test_plot_files(tmp_path: Path) -> None:
     names = sorted(p.name for p in plots.iterdir())
     stems = sorted({n.rsplit(".", 1)[0] for n in names})
     assert stems == sorted([
-        "toy-tiny-fullclass-dist-accuracy-forget_test", "toy-tiny-fullclass-dist-accuracy-retain_test",
-        "toy-tiny-fullclass-dist-mia-forget_train", "toy-tiny-fullclass-dist-loss-forget_test",
-        "toy-tiny-fullclass-dist-time-unlearn_seconds", "toy-tiny-fullclass-forget-retain",
+        "toy-tiny-fullclass-dist-accuracy", "toy-tiny-fullclass-dist-mia",
+        "toy-tiny-fullclass-dist-loss", "toy-tiny-fullclass-dist-time",
+        "toy-tiny-fullclass-forget-retain",
         "toy-tiny-fullclass-time-quality"])
     assert len(names) == 2 * len(stems)
     for stem in stems:
@@ -215,7 +215,7 @@ def test_html_report_structure(tmp_path: Path) -> None:
     assert ranks[0][5] == "0.25 (Holm 0.5)"
     assert "I=3 training, J=1" in "".join(group.find("p").itertext())  # type: ignore[union-attr]
     images = [img.get("src", "") for img in group.iter("img")]
-    assert len(images) == 7
+    assert len(images) == 6  # 2 scatter plots, one distribution figure per metric (4)
     for src in images:
         assert src.startswith("data:image/png;base64,")
         assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_MAGIC)
@@ -342,3 +342,57 @@ def test_a_run_where_everything_failed(tmp_path: Path) -> None:
          "p_best_holm", "significant_best"]) + "\n"
     assert files["leaderboard"].read_text().startswith("# Leaderboard\n")
     assert "## Failures (1)" in files["markdown"].read_text()
+
+
+# ---------------------------------------------------------------- detail keys and file names
+
+def detail_run(tmp_path: Path) -> Path:
+    """The full run plus a per-layer metric whose layer keys are details, and two metrics
+    whose plot file names would collide (dots in a name, and `a b` / `a_b`)."""
+    extra = []
+    for s in range(3):
+        for m, base in (("retrain", 0.0), ("a", 1.0), ("b", 2.0), ("original", 3.0)):
+            extra.append(record(m, base + s, seed=s, metric="layerwise_distance", key="total"))
+            for layer in ("layer.conv1", "layer.bn1"):
+                extra.append({**record(m, base, seed=s, metric="layerwise_distance", key=layer),
+                              "detail": True})
+            for metric in ("m.conv1", "m.bn1", "odd name", "odd_name"):
+                extra.append(record(m, base + s, seed=s, metric=metric, key="k"))
+    return write_run(tmp_path / "run", with_time(ranking_records()) + extra)
+
+
+def test_detail_keys_stay_out_of_summaries_and_plots_and_into_details(tmp_path: Path) -> None:
+    files = write_report(detail_run(tmp_path))
+    tables = files["markdown"].read_text()
+    summary, details = tables.split("\n# Details\n")
+    assert "| layerwise_distance | total |" in summary and "layer.conv1" not in summary
+    assert "| layerwise_distance | layer.conv1 |" in details
+    assert "| layerwise_distance | layer.bn1 |" in details
+    assert "layer." not in files["latex"].read_text()
+    assert "layer." not in files["leaderboard"].read_text()
+    csv_lines = files["csv"].read_text().splitlines()
+    detail_column = TIDY_COLUMNS.index("detail")
+    flagged = [line.split(",") for line in csv_lines[1:] if ",layer." in line]
+    assert len(flagged) == 2 * 4 * 3 and all(row[detail_column] == "True" for row in flagged)
+    root = parse_html(files["html"].read_text())
+    folded = root.find("body").find("section").find("details")  # type: ignore[union-attr]
+    assert folded is not None and "2 per-key values" in (folded.findtext("summary") or "")
+    assert [td.text for td in folded.find("table").find("tbody").find("tr")][:2] == [  # type: ignore[union-attr]
+        "layerwise_distance", "layer.conv1"]
+    main_table = root.find("body").find("section").find("table")  # type: ignore[union-attr]
+    assert "layer.conv1" not in ET.tostring(main_table, encoding="unicode")  # type: ignore[arg-type]
+
+
+def test_every_figure_has_its_own_files(tmp_path: Path) -> None:
+    """Stems with dots kept their tail (`with_suffix` once cut `m.conv1` and `m.bn1` to one
+    `m.png`), and names that slug alike (`odd name`, `odd_name`) get distinct files."""
+    files = write_report(detail_run(tmp_path))
+    stems = sorted(p.name.rsplit(".", 1)[0] for p in files["plots"].glob("*.png"))
+    assert {"toy-tiny-fullclass-dist-m.conv1", "toy-tiny-fullclass-dist-m.bn1",
+            "toy-tiny-fullclass-dist-odd_name", "toy-tiny-fullclass-dist-odd_name-2",
+            "toy-tiny-fullclass-dist-layerwise_distance"} <= set(stems)
+    # one figure per metric (accuracy, mia, loss, time and the five above) plus the two
+    # scatter plots, each in its own file
+    assert len(stems) == len(set(stems)) == 9 + 2
+    html = files["html"].read_text()
+    assert html.count("<img ") == len(stems)

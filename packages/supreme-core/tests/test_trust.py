@@ -400,6 +400,61 @@ def test_a_nan_metric_value_fails_its_row_and_every_file_is_strict_json(
     assert len(again.failures) == 2
 
 
+class PerPart(Metric):
+    """A total and one value per part; the parts are details."""
+
+    name = "per_part"
+    detail_keys = frozenset({"part.*"})
+
+    def compute(self, ctx: EvalContext) -> dict[str, float]:
+        return {"total": 3.0, "part.a.weight": 1.0, "part.b": 2.0}
+
+
+class OnlyDetails(Metric):
+    """Declares every key a detail."""
+
+    name = "only_details"
+    detail_keys = frozenset({"*"})
+
+    def compute(self, ctx: EvalContext) -> dict[str, float]:
+        return {"x": 1.0}
+
+
+class DetailPlugin:
+    @hookimpl
+    def supreme_register_metrics(self) -> list[type[Metric]]:
+        return [PerPart]
+
+
+def test_declared_detail_keys_are_flagged_and_left_out_of_the_console_table(
+        tmp_path: Path, toy: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from supreme.cli.output import print_results
+
+    registry.register_plugin(DetailPlugin(), name="details")
+    data = experiment(tmp_path, methods=["original", "toy_ascent"], metrics=["per_part"])
+    results = supreme.run(supreme.load_config(data=data))
+    flags = {(r["method"], r["key"]): r.get("detail") for r in results.records}
+    assert flags == {(m, k): (True if k.startswith("part.") else None)
+                     for m in ("original", "toy_ascent") for k in ("total", "part.a.weight", "part.b")}
+    on_disk = [json.loads(line) for line in (results.run_dir / "results.jsonl").read_text().splitlines()]
+    assert sum(1 for r in on_disk if r.get("detail") is True) == 4
+    print_results(results)
+    shown = capsys.readouterr().out
+    assert "total" in shown and "part.a.weight" not in shown
+    assert "2 per-key detail row(s)" in shown and "--all-keys" in shown
+    print_results(results, all_keys=True)
+    assert "part.a.weight" in capsys.readouterr().out
+
+
+def test_a_metric_whose_every_key_is_a_detail_fails_its_conformance_check() -> None:
+    from supreme.testing.metrics import check_metric
+
+    assert check_metric(PerPart)["method"] == {"total": 3.0, "part.a.weight": 1.0, "part.b": 2.0}
+    with pytest.raises(AssertionError, match=r"metric 'only_details' on the method row: every "
+                       r"key \(x\) matches detail_keys, so no table or plot would show it"):
+        check_metric(OnlyDetails)
+
+
 def test_finite_weights_with_overflowing_outputs_fail_the_evaluation_by_name() -> None:
     """A diverged model can have finite weights whose outputs overflow to inf; every
     metric computed from those outputs would be NaN, so the forward pass refuses them."""

@@ -140,7 +140,7 @@ def describe(entry: Entry) -> dict[str, Any]:
         **entry.provenance.as_dict(),
         "hyperparameters": params,
     }
-    for attr in ("scenarios", "needs", "non_finite_keys"):
+    for attr in ("scenarios", "needs", "non_finite_keys", "detail_keys"):
         value = getattr(cls, attr, None)
         if isinstance(value, (frozenset, set)) and (value or attr == "scenarios"):
             info[attr] = sorted(value)

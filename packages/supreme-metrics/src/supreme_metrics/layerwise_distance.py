@@ -7,7 +7,9 @@ running statistics and other buffers excluded) of M_u and M_r::
     layer.L   = sqrt( Σ_{parameters w of module L} Σ (θ_u[w] - θ_r[w])² )
 
 where a parameter belongs to the module that owns it (``features.0.weight`` -> layer
-``features.0``), so total² = Σ_L layer.L². Keys: ``total`` and ``layer.<module path>``.
+``features.0``), so total² = Σ_L layer.L². Keys: ``total`` and ``layer.<module path>``;
+the per-layer keys are declared details (``detail_keys``): in the records and files, not
+in the summary tables and plots.
 A good unlearning result is close to 0 (the retrain row is 0 by construction); M_u starts
 from M_o, so the original row's value is the distance any method starts from.
 
@@ -35,6 +37,8 @@ class LayerwiseDistance(Metric):
 
     name = "layerwise_distance"
     needs = frozenset({"reference"})
+    #: one value per layer: kept in the records and files, out of the summary tables
+    detail_keys = frozenset({"layer.*"})
 
     class Config(ComponentConfig):
         pass

@@ -71,6 +71,9 @@ def run(
     overwrite: Annotated[bool, typer.Option(
         "--overwrite", help="The run directory holds another experiment: replace its "
         "results (the store keeps every artifact).")] = False,
+    all_keys: Annotated[bool, typer.Option(
+        "--all-keys", help="Also print the keys metrics declare details (e.g. per-layer "
+        "distances); they are always in results.jsonl.")] = False,
 ) -> None:
     """Train, unlearn and evaluate every cell of an experiment; print the results.
 
@@ -99,7 +102,7 @@ def run(
                    "failures": results.failures, "gates": results.gates}
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
     else:
-        output.print_results(results)
+        output.print_results(results, all_keys)
     if results.failures or results.unfinished:
         raise failures_error(results)
 

@@ -41,7 +41,7 @@ def describe(info: dict[str, Any]) -> None:
     facts = {"kind": info["kind"], "name": info["name"], "summary": info["summary"],
              "provided by": f"{info['distribution']} {info['version']} (plugin {info['plugin']})",
              "class": info["class"]}
-    for attr in ("scenarios", "needs", "non_finite_keys"):
+    for attr in ("scenarios", "needs", "non_finite_keys", "detail_keys"):
         if attr in info:
             facts[attr] = ", ".join(info[attr]) or "-"
     key_values(f"{info['kind']} {info['name']}", facts)
@@ -74,10 +74,14 @@ def _cell(values: list[float]) -> str:
     return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
 
 
-def summarise(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
-    """Per (dataset, model, scenario): rows (metric, key) x columns (methods), mean ± std."""
+def summarise(records: Sequence[dict[str, Any]], all_keys: bool = False
+              ) -> dict[tuple[str, str, str], Any]:
+    """Per (dataset, model, scenario): rows (metric, key) x columns (methods), mean ± std.
+    Keys a metric declared details (``"detail": true``) only with ``all_keys``."""
     tables: dict[tuple[str, str, str], Any] = {}
     for r in records:
+        if r.get("detail") and not all_keys:
+            continue
         group = tables.setdefault((r["dataset"], r["model"], r["scenario"]),
                                   {"methods": [], "rows": {}, "n": set()})
         if r["method"] not in group["methods"]:
@@ -89,11 +93,11 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[tuple[str, str, str], A
     return tables
 
 
-def print_results(results: Any) -> None:
+def print_results(results: Any, all_keys: bool = False) -> None:
     from rich.table import Table
 
     console = _console()
-    for (dataset, model, scenario), group in summarise(results.records).items():
+    for (dataset, model, scenario), group in summarise(results.records, all_keys).items():
         title = f"{dataset} / {model} / {scenario} (mean ± std over {len(group['n'])} cells)"
         t = Table(title=title, title_justify="left")
         t.add_column("metric")
@@ -103,6 +107,10 @@ def print_results(results: Any) -> None:
         for (metric, key), cells in group["rows"].items():
             t.add_row(metric, key, *(_cell(cells.get(m, [])) for m in group["methods"]))
         console.print(t)
+    hidden = len({(r["metric"], r["key"]) for r in results.records if r.get("detail")})
+    if hidden and not all_keys:
+        console.print(f"{hidden} per-key detail row(s) (e.g. per-layer distances) not shown: "
+                      "--all-keys shows them, `supreme report` lists them")
     console.print(f"results written to {results.run_dir / 'results.jsonl'}")
     gates = getattr(results, "gates", [])
     failed = [g for g in gates if not g.get("passed", True)]

@@ -32,6 +32,20 @@ class Metric(Component[C]):
     #: recorded as ``null`` with ``"non_finite": "nan" | "inf" | "-inf"``; any other
     #: non-finite value fails the row with a recorded failure (supreme/values.py).
     non_finite_keys: ClassVar[frozenset[str]] = frozenset()
+    #: Keys that are details rather than summary numbers, as ``fnmatch`` patterns (for
+    #: example ``{"layer.*"}`` for one value per layer). Their records carry
+    #: ``"detail": true``; they stay in ``results.jsonl``, the CSV and Parquet files, and
+    #: are left out of the console table (``supreme run --all-keys`` shows them), the
+    #: report's summary tables, rankings and plots (the report lists them in a details
+    #: section). At least one key of every result must be a summary key.
+    detail_keys: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def is_detail(cls, key: str) -> bool:
+        """Whether ``key`` matches one of :attr:`detail_keys`."""
+        from fnmatch import fnmatchcase
+
+        return any(fnmatchcase(key, pattern) for pattern in cls.detail_keys)
 
     @abstractmethod
     def compute(self, ctx: EvalContext) -> dict[str, float]:

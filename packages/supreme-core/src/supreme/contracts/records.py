@@ -72,7 +72,9 @@ class Record(TypedDict):
 
     ``value`` is ``None`` only for a value the metric declared non-finite (then
     ``non_finite`` says ``"nan"``, ``"inf"`` or ``"-inf"``); ``gates`` flags the cell's
-    reference-model checks; ``artifact`` is the evaluated model's store key.
+    reference-model checks; ``detail`` (present and true only then) marks a key the metric
+    declared a detail (:attr:`supreme.contracts.Metric.detail_keys`); ``artifact`` is the
+    evaluated model's store key.
     """
 
     experiment: str
@@ -90,6 +92,7 @@ class Record(TypedDict):
     artifact: str
     provenance: dict[str, dict[str, str]]
     non_finite: NotRequired[Literal["nan", "inf", "-inf"]]
+    detail: NotRequired[bool]
     gates: NotRequired[dict[str, Any]]
 
 

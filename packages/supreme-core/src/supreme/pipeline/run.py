@@ -693,6 +693,8 @@ class Runner:
                 row: Row) -> Record:
         key, value = entry[0], entry[1]
         extra: dict[str, Any] = {"non_finite": entry[2]} if len(entry) > 2 else {}
+        if self.r.metrics[metric].is_detail(key):
+            extra["detail"] = True
         if self.gates is not None:
             extra["gates"] = record_flag(self.gates)
         return {

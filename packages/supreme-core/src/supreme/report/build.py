@@ -16,9 +16,11 @@ from pathlib import Path
 from supreme.report import html_report, leaderboard, ranking, references
 from supreme.report.failures import failure_rows, load_failures
 from supreme.report.tables import (
+    details_markdown,
     latex,
     load_records,
     markdown,
+    split_details,
     summarise,
     tidy_csv,
     write_parquet,
@@ -63,12 +65,16 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     every = load_records(run_dir)
     # a value a metric declared non-finite is null: listed in the CSV and Parquet files,
     # left out of every statistic, ranking and plot
-    records = [r for r in every if r.get("value") is not None]
+    finite = [r for r in every if r.get("value") is not None]
+    # keys a metric declared details (per-layer values...): out of the summary tables,
+    # leaderboard and plots, into a details section; a ranking may still name one
+    records, details = split_details(finite)
     failures = load_failures(run_dir)
     gates = references.load_gates(run_dir)
     keys = ranking.parse_rank_by(rank_by)
-    rankings = ranking.rank(records, keys, explicit=bool(rank_by))
+    rankings = ranking.rank(finite, keys, explicit=bool(rank_by))
     summaries = summarise(records)
+    detail_summaries = summarise(details)
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / "report"
     files = {"csv": out / "results.csv", "markdown": out / "tables.md", "latex": out / "tables.tex",
              "ranking": out / "ranking.csv", "leaderboard": out / "leaderboard.md"}
@@ -76,12 +82,13 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     after = {(g.dataset, g.model, g.scenario): ranking.markdown_section(g) for g in rankings}
     atomic_write_bytes(files["csv"], tidy_csv(every).encode())
     tables = markdown(summaries, after,
-                      references.section_markdown(gates) + _failures_markdown(failures))
+                      references.section_markdown(gates) + _failures_markdown(failures)
+                      + details_markdown(detail_summaries))
     banner = "\n".join(references.banner_markdown(gates))
     atomic_write_bytes(files["markdown"], (banner + "\n" + tables if banner else tables).encode())
     atomic_write_bytes(files["latex"], latex(summaries).encode())
     atomic_write_bytes(files["ranking"], ranking.ranking_csv(rankings).encode())
-    board = leaderboard.leaderboard(records, keys)
+    board = leaderboard.leaderboard(finite, keys)
     atomic_write_bytes(files["leaderboard"], (banner + "\n" + board if banner else board).encode())
 
     missing = _missing("matplotlib", "pyarrow")
@@ -105,7 +112,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     experiment = ", ".join(dict.fromkeys(str(r["experiment"]) for r in records if r.get("experiment")))
     page = html_report.render(summaries, rankings, plots, failures, experiment=experiment,
                               config=html_report.load_config(run_dir), plots_note=note,
-                              gates=gates)
+                              gates=gates, details=detail_summaries)
     files["html"] = out / "report.html"
     atomic_write_bytes(files["html"], page.encode())
     return files

@@ -68,7 +68,8 @@ def _delta_text(cell: Any) -> str:
 
 
 def _group_section(index: int, s: Summary, r: ranking_mod.Ranking | None,
-                   plots: Sequence[Plot], plots_note: str) -> list[str]:
+                   plots: Sequence[Plot], plots_note: str, details: Summary | None = None
+                   ) -> list[str]:
     i, j, k = s.seeds
     out = [f'<section id="group-{index}">',
            f"<h2>{escape(s.dataset)} / {escape(s.model)} / {escape(s.scenario)}</h2>",
@@ -79,6 +80,12 @@ def _group_section(index: int, s: Summary, r: ranking_mod.Ranking | None,
     rows = [[m, kk, *[_mean_std(cells[x].values) if x in cells else "" for x in s.methods]]
             for (m, kk), cells in s.rows.items()]
     out += _table(["metric", "key", *s.methods], rows, name_columns=2)
+    if details is not None and details.rows:
+        rows = [[m, kk, *[_mean_std(cells[x].values) if x in cells else "" for x in details.methods]]
+                for (m, kk), cells in details.rows.items()]
+        out += [f"<details><summary>Details: {len(rows)} per-key values the metrics declare "
+                "details (e.g. per layer), mean ± std over seeds</summary>",
+                *_table(["metric", "key", *details.methods], rows, name_columns=2), "</details>"]
     others = [m for m in s.methods if m != "retrain"]
     out.append("<h3>Difference to retrain (per seed), mean ± std [95% bootstrap CI]</h3>")
     if "retrain" in s.methods and others:
@@ -113,9 +120,12 @@ def _group_section(index: int, s: Summary, r: ranking_mod.Ranking | None,
 def render(summaries: Sequence[Summary], rankings: Sequence[ranking_mod.Ranking],
            plots: Sequence[Plot], failures: Sequence[dict[str, Any]], *,
            experiment: str = "", config: dict[str, Any] | None = None,
-           plots_note: str = "No plots.", gates: Sequence[dict[str, Any]] = ()) -> str:
-    """The page as a string."""
+           plots_note: str = "No plots.", gates: Sequence[dict[str, Any]] = (),
+           details: Sequence[Summary] = ()) -> str:
+    """The page as a string; ``details``: the summaries of the detail keys, shown folded
+    under each group's table."""
     by_group = {(r.dataset, r.model, r.scenario): r for r in rankings}
+    detail_of = {(d.dataset, d.model, d.scenario): d for d in details}
     title = f"SUPREME report: {experiment}" if experiment else "SUPREME report"
     out = ['<!DOCTYPE html>', '<html lang="en">', "<head>", '<meta charset="utf-8"/>',
            '<meta name="viewport" content="width=device-width, initial-scale=1"/>',
@@ -134,7 +144,7 @@ def render(summaries: Sequence[Summary], rankings: Sequence[ranking_mod.Ranking]
     for n, s in enumerate(summaries, start=1):
         group = (s.dataset, s.model, s.scenario)
         out += _group_section(n, s, by_group.get(group), [p for p in plots if p.group == group],
-                              plots_note)
+                              plots_note, detail_of.get(group))
     out += references.section_html(gates)
     if failures:
         rows = failure_rows(list(failures))

@@ -2,8 +2,10 @@
 
 Per (dataset, model, scenario):
 
-* ``…-dist-METRIC-KEY``: each metric key's distribution over seeds per method (box plot
-  with every seed's value as a point; values averaged over forget targets per seed).
+* ``…-dist-METRIC``: the distributions over seeds of a metric's summary keys, one panel
+  per key (small multiples), a box per method with every seed's value as a point (values
+  averaged over forget targets per seed). Keys the metric declares details (per-layer
+  values...) are not drawn; they are in the report's details section and results.csv.
 * ``…-forget-retain``: forget accuracy (D'_f) against retain accuracy (D'_r), one point
   per method and seed; retrain drawn as black stars, original as grey crosses.
 * ``…-time-quality``: unlearning time T_u against the distance to retrain (the ranking
@@ -12,7 +14,8 @@ Per (dataset, model, scenario):
 
 The data behind each plot comes from a plain function (``distribution_data``,
 ``scatter_points``, ``time_quality_points``), so it can be checked without drawing.
-matplotlib is imported only inside :func:`write_plots`, with the Agg backend.
+matplotlib is imported only inside :func:`write_plots`, with the Agg backend. File names
+are unique: a name that two figures would share gets ``-2``, ``-3``... appended.
 """
 
 from __future__ import annotations
@@ -106,12 +109,48 @@ def _style(methods: Sequence[str]) -> dict[str, dict[str, Any]]:
     return style
 
 
-def _save(fig: Any, base: Path) -> tuple[Path, Path]:
-    png, svg = base.with_suffix(".png"), base.with_suffix(".svg")
-    base.parent.mkdir(parents=True, exist_ok=True)
+def _save(fig: Any, folder: Path, stem: str) -> tuple[Path, Path]:
+    # the suffix is appended, never substituted: a stem may hold dots (``layer.conv1``)
+    png, svg = folder / f"{stem}.png", folder / f"{stem}.svg"
+    folder.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=110, bbox_inches="tight", metadata={"Software": None})
     fig.savefig(svg, bbox_inches="tight", metadata={"Date": None})
     return png, svg
+
+
+def _distributions(plt: Any, rows: Sequence[dict[str, Any]], metric: str, keys: Sequence[str],
+                   style: dict[str, dict[str, Any]]) -> Any:
+    """One figure for a metric: a panel per key (small multiples, at most 3 a row), each a
+    box per method over seeds with every seed's value as a point."""
+    columns = min(len(keys), 3)
+    lines = -(-len(keys) // columns)
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    width = max(3.6, 0.55 * len(methods) + 1.4)
+    fig, axes = plt.subplots(lines, columns, figsize=(width * columns, 3.4 * lines),
+                             squeeze=False)
+    for panel, (ax, key) in enumerate(zip(axes.flat, keys, strict=False)):  # spare panels
+        data = distribution_data(rows, metric, key)
+        labels = list(data)
+        box = ax.boxplot([data[m] for m in labels], widths=0.5, patch_artist=True,
+                         showfliers=False, medianprops={"color": "black"})
+        for patch, m in zip(box["boxes"], labels, strict=True):
+            patch.set_facecolor(style[m]["color"])
+            patch.set_alpha(0.25)
+        for i, m in enumerate(labels, start=1):
+            values = data[m]
+            n = len(values)
+            offsets = [0.0] if n == 1 else [-0.15 + 0.3 * j / (n - 1) for j in range(n)]
+            ax.scatter([i + o for o in offsets], values, color=style[m]["color"], s=18,
+                       zorder=3, gid=f"panel{panel}-points-{i - 1}")
+        ax.set_xticks(range(1, len(labels) + 1), labels,
+                      rotation=30 if len(labels) > 4 else 0,
+                      ha="right" if len(labels) > 4 else "center")
+        ax.set_title(key, fontsize=9)
+        ax.grid(True, axis="y", alpha=0.3)
+    for ax in axes.flat[len(keys):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
 
 
 def _scatter(ax: Any, points: Sequence[Point], style: dict[str, dict[str, Any]]) -> None:
@@ -139,34 +178,30 @@ def write_plots(records: Sequence[dict[str, Any]], out_dir: str | Path,
 
     out = Path(out_dir)
     plots: list[Plot] = []
+    used: set[str] = set()
+
+    def unique(stem: str) -> str:
+        """``stem``, or ``stem-2``, ``stem-3``...: two figures never share a file."""
+        name, n = stem, 1
+        while name.lower() in used:  # also on case-insensitive file systems
+            n += 1
+            name = f"{stem}-{n}"
+        used.add(name.lower())
+        return name
+
     with matplotlib.rc_context({"svg.hashsalt": "supreme", "figure.max_open_warning": 0}):
         for group, rows in group_records(records).items():
             name = "/".join(group)
             methods = list(dict.fromkeys(r["method"] for r in rows))
             style = _style(methods)
+            keys_of: dict[str, list[str]] = {}
             for metric, key in dict.fromkeys((r["metric"], r["key"]) for r in rows):
-                data = distribution_data(rows, metric, key)
-                fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(data) + 1.5), 3.6))
-                labels = list(data)
-                box = ax.boxplot([data[m] for m in labels], widths=0.5, patch_artist=True,
-                                 showfliers=False, medianprops={"color": "black"})
-                for patch, m in zip(box["boxes"], labels, strict=True):
-                    patch.set_facecolor(style[m]["color"])
-                    patch.set_alpha(0.25)
-                for i, m in enumerate(labels, start=1):
-                    values = data[m]
-                    n = len(values)
-                    offsets = [0.0] if n == 1 else [-0.15 + 0.3 * j / (n - 1) for j in range(n)]
-                    ax.scatter([i + o for o in offsets], values, color=style[m]["color"], s=18,
-                               zorder=3, gid=f"points-{i - 1}")
-                ax.set_xticks(range(1, len(labels) + 1), labels,
-                              rotation=30 if len(labels) > 4 else 0,
-                              ha="right" if len(labels) > 4 else "center")
-                ax.set_ylabel(f"{metric}:{key}")
-                title = f"{metric}:{key} over seeds — {name}"
-                ax.set_title(title, fontsize=10)
-                ax.grid(True, axis="y", alpha=0.3)
-                png, svg = _save(fig, out / slug(*group, "dist", metric, key))
+                keys_of.setdefault(metric, []).append(key)
+            for metric, keys in keys_of.items():
+                fig = _distributions(plt, rows, metric, keys, style)
+                title = f"{metric} over seeds ({', '.join(keys)}) — {name}"
+                fig.suptitle(f"{metric} over seeds — {name}", fontsize=10)
+                png, svg = _save(fig, out, unique(slug(*group, "dist", metric)))
                 plt.close(fig)
                 plots.append(Plot(group, "distribution", title, png, svg))
 
@@ -184,7 +219,7 @@ def write_plots(records: Sequence[dict[str, Any]], out_dir: str | Path,
                 ax.set_ylabel(ylabel)
                 title = f"{what}, one point per method and seed — {name}"
                 ax.set_title(title, fontsize=9)
-                png, svg = _save(fig, out / slug(*group, kind))
+                png, svg = _save(fig, out, unique(slug(*group, kind)))
                 plt.close(fig)
                 plots.append(Plot(group, kind, title, png, svg))
     return plots

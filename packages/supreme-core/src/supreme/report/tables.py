@@ -237,15 +237,40 @@ def markdown(summaries: Sequence[Summary],
            "in brackets the per-seed difference to retrain, Δ = method − retrain, mean ± std "
            "and its 95% bootstrap confidence interval.", ""]
     for s in summaries:
-        out += [f"## {title(s)}", "", "| metric | key | " + " | ".join(map(_md, s.methods)) + " |",
-                "|---|---|" + "---|" * len(s.methods)]
-        for (metric, k), cells in s.rows.items():
-            out.append(f"| {_md(metric)} | {_md(k)} | "
-                       + " | ".join(cell_text(cells.get(m)) for m in s.methods) + " |")
-        out.append("")
+        out += [f"## {title(s)}", "", *_markdown_table(s)]
         out += (after or {}).get((s.dataset, s.model, s.scenario), [])
     out += footer
     return "\n".join(out)
+
+
+def _markdown_table(s: Summary) -> list[str]:
+    out = ["| metric | key | " + " | ".join(map(_md, s.methods)) + " |",
+           "|---|---|" + "---|" * len(s.methods)]
+    for (metric, k), cells in s.rows.items():
+        out.append(f"| {_md(metric)} | {_md(k)} | "
+                   + " | ".join(cell_text(cells.get(m)) for m in s.methods) + " |")
+    return [*out, ""]
+
+
+def details_markdown(summaries: Sequence[Summary]) -> list[str]:
+    """The keys metrics declared details (``"detail": true``), one table per group, as
+    lines for the end of ``tables.md`` (none when there are none)."""
+    if not summaries:
+        return []
+    out = ["# Details", "",
+           "Keys the metrics declare details (for example one value per layer), in the same "
+           "form as the tables above; every value is also in results.csv.", ""]
+    for s in summaries:
+        out += [f"## Details: {title(s)}", "", *_markdown_table(s)]
+    return out
+
+
+def split_details(records: Sequence[dict[str, Any]]
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``(summary records, detail records)``: a record is a detail when its metric declared
+    the key one (``"detail": true``)."""
+    summary = [r for r in records if not r.get("detail")]
+    return summary, [r for r in records if r.get("detail")]
 
 
 def _tex(text: str) -> str:
@@ -269,9 +294,10 @@ def latex(summaries: Sequence[Summary]) -> str:
     return "\n".join(out)
 
 
-#: The columns of ``results.csv`` and ``results.parquet``: the record's fields, the store
-#: key of the evaluated model, and the provenance as a compact JSON string.
-TIDY_COLUMNS = (*CSV_COLUMNS, "non_finite", "artifact", "provenance")
+#: The columns of ``results.csv`` and ``results.parquet``: the record's fields (``detail``
+#: true for a key its metric declared a detail, else empty), the store key of the
+#: evaluated model, and the provenance as a compact JSON string.
+TIDY_COLUMNS = (*CSV_COLUMNS, "non_finite", "detail", "artifact", "provenance")
 _INT_COLUMNS = ("train_seed", "unlearn_seed", "eval_seed")
 
 
@@ -281,6 +307,7 @@ def tidy_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for r in records:
         row = {c: r.get(c) for c in CSV_COLUMNS}
         row["non_finite"] = r.get("non_finite")
+        row["detail"] = True if r.get("detail") else None
         row["artifact"] = r.get("artifact")
         provenance = r.get("provenance")
         row["provenance"] = (None if provenance is None else
@@ -307,12 +334,12 @@ def write_parquet(records: Sequence[dict[str, Any]], path: str | Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = pa.schema([(c, pa.int64() if c in _INT_COLUMNS else
-                         pa.float64() if c == "value" else pa.string()) for c in TIDY_COLUMNS])
+    schema = pa.schema([(c, pa.int64() if c in _INT_COLUMNS else pa.float64() if c == "value"
+                         else pa.bool_() if c == "detail" else pa.string()) for c in TIDY_COLUMNS])
     rows = tidy_rows(records)
     for row in rows:
         for c in TIDY_COLUMNS:
-            if row[c] is not None and c not in _INT_COLUMNS and c != "value":
+            if row[c] is not None and c not in _INT_COLUMNS and c not in ("value", "detail"):
                 row[c] = str(row[c])
     table = pa.Table.from_pylist(rows, schema=schema)
     buffer = pa.BufferOutputStream()

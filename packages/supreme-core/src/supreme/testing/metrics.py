@@ -25,7 +25,7 @@ import copy
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -186,7 +186,7 @@ def _evaluate_rows(metric_cls: type[Metric], config: ComponentConfig | None,
                 "'original' or 'timings' to get them"
             ) from exc
         if checked:
-            _check_values(name, row, result)
+            _check_values(name, row, result, metric_cls.is_detail)
             if ctx.forward.features and "features" not in metric_cls.needs:  # type: ignore[attr-defined]
                 raise AssertionError(
                     f"metric {name!r} asked ctx.outputs(..., features=True) without declaring "
@@ -225,6 +225,10 @@ def _check_class(cls: type[Metric]) -> None:
     if not (isinstance(cls.needs, frozenset) and cls.needs <= NEEDS):
         raise AssertionError(f"metric {name!r}: needs = {cls.needs!r}; use a frozenset of "
                              f"{sorted(NEEDS)}")
+    detail = cls.detail_keys
+    if not (isinstance(detail, frozenset) and all(isinstance(k, str) and k for k in detail)):
+        raise AssertionError(f"metric {name!r}: detail_keys = {detail!r}; use a frozenset of "
+                             "key patterns, e.g. frozenset({'layer.*'})")
     problem = config_defaults_error(cls.Config)
     if problem is not None:
         raise AssertionError(f"metric {name!r}: its Config does not validate with its defaults "
@@ -235,7 +239,8 @@ def _check_class(cls: type[Metric]) -> None:
                              "reference there")
 
 
-def _check_values(name: str, row: str, result: object) -> None:
+def _check_values(name: str, row: str, result: object,
+                  detail: Callable[[str], bool] | None = None) -> None:
     where = f"metric {name!r} on the {row} row"
     if not isinstance(result, dict) or not result:
         raise AssertionError(f"{where} returned {result!r}; return a non-empty dict "
@@ -249,6 +254,10 @@ def _check_values(name: str, row: str, result: object) -> None:
         if not math.isfinite(value):
             raise AssertionError(f"{where}: {key} = {value}; values must be finite (compute "
                                  "in log space / float64, or leave the key out when undefined)")
+    if detail is not None and all(detail(key) for key in result):
+        raise AssertionError(f"{where}: every key ({', '.join(sorted(result))}) matches "
+                             "detail_keys, so no table or plot would show it; keep at least "
+                             "one summary key (e.g. a total) out of detail_keys")
 
 
 def _assert_same(name: str, row: str, expected: Mapping[str, float], got: Mapping[str, float],
