@@ -67,15 +67,9 @@ class StageEvent:
         return f"{who}{self.stage:<22} {self.cell}  {verb}  [{self.key[:10]}]"
 
 
-class Record(TypedDict):
-    """One result: metric ``metric``'s value ``key`` for the row ``method`` of a cell.
-
-    ``value`` is ``None`` only for a value the metric declared non-finite (then
-    ``non_finite`` says ``"nan"``, ``"inf"`` or ``"-inf"``); ``gates`` flags the cell's
-    reference-model checks; ``detail`` (present and true only then) marks a key the metric
-    declared a detail (:attr:`supreme.contracts.Metric.detail_keys`); ``artifact`` is the
-    evaluated model's store key.
-    """
+class CellFields(TypedDict):
+    """What names a cell in a :class:`Record` or :class:`Failure`: the experiment's name,
+    then the cell's dataset, model, scenario, target and seeds (:meth:`Cell.as_dict`)."""
 
     experiment: str
     dataset: str
@@ -85,6 +79,18 @@ class Record(TypedDict):
     train_seed: int
     unlearn_seed: int
     eval_seed: int
+
+
+class Record(CellFields):
+    """One result: metric ``metric``'s value ``key`` for the row ``method`` of a cell.
+
+    ``value`` is ``None`` only for a value the metric declared non-finite (then
+    ``non_finite`` says ``"nan"``, ``"inf"`` or ``"-inf"``); ``gates`` flags the cell's
+    reference-model checks; ``detail`` (present and true only then) marks a key the metric
+    declared a detail (:attr:`supreme.contracts.Metric.detail_keys`); ``artifact`` is the
+    evaluated model's store key.
+    """
+
     method: str
     metric: str
     key: str
@@ -96,18 +102,10 @@ class Record(TypedDict):
     gates: NotRequired[dict[str, Any]]
 
 
-class Failure(TypedDict):
+class Failure(CellFields):
     """One failed stage of a cell: which row and metric (``None`` for a stage of the whole
     cell), the stage's name, the exception type and its message (secrets masked)."""
 
-    experiment: str
-    dataset: str
-    model: str
-    scenario: str
-    target: str
-    train_seed: int
-    unlearn_seed: int
-    eval_seed: int
     method: str | None
     metric: str | None
     stage: str
