@@ -161,16 +161,16 @@ class PlanView:
                        *, writer: bool = True,
                        stale: Callable[[dict[str, Any]], bool] | None = None
                        ) -> tuple[dict[str, Any], dict[str, Any], bool]:
-        exists = self.store.has(kind, key)
-        if exists and stale is not None and stale(self.store.meta(kind, key)):
-            exists = False  # --recompute redoes it
+        stored = self.store.has(kind, key)
+        # an artifact --recompute would redo counts as to compute
+        exists = stored and not (stale is not None and stale(self.store.meta(kind, key)))
         if not exists:
             self.planned.add(key)
-        placeholder: dict[str, Any] = {"seconds": 0.0, "resources": {}, "values": []}
         if kind in self.BUILT:
             meta, tensors, _ = self.store.get_or_compute(kind, key, compute, writer=False)
             return meta, tensors, exists
-        if self.store.has(kind, key):  # an artifact --recompute would redo counts as to compute
+        placeholder: dict[str, Any] = {"seconds": 0.0, "resources": {}, "values": []}
+        if stored:
             return {**placeholder, **self.store.meta(kind, key)}, {}, exists
         return placeholder, {}, False
 

@@ -67,6 +67,13 @@ def _delta_text(cell: Any) -> str:
     return text
 
 
+def _values_table(s: Summary) -> list[str]:
+    """A row per (metric, key), a column per method: mean ± std over seeds."""
+    rows = [[m, kk, *[_mean_std(cells[x].values) if x in cells else "" for x in s.methods]]
+            for (m, kk), cells in s.rows.items()]
+    return _table(["metric", "key", *s.methods], rows, name_columns=2)
+
+
 def _group_section(index: int, s: Summary, r: ranking_mod.Ranking | None,
                    plots: Sequence[Plot], plots_note: str, details: Summary | None = None
                    ) -> list[str]:
@@ -77,15 +84,11 @@ def _group_section(index: int, s: Summary, r: ranking_mod.Ranking | None,
            f"Seeds: I={i} training, J={j} unlearning per training seed, K={k} evaluation per "
            "unlearning seed. Values are first averaged over targets per seed.</p>",
            "<h3>Mean ± std over seeds</h3>"]
-    rows = [[m, kk, *[_mean_std(cells[x].values) if x in cells else "" for x in s.methods]]
-            for (m, kk), cells in s.rows.items()]
-    out += _table(["metric", "key", *s.methods], rows, name_columns=2)
+    out += _values_table(s)
     if details is not None and details.rows:
-        rows = [[m, kk, *[_mean_std(cells[x].values) if x in cells else "" for x in details.methods]]
-                for (m, kk), cells in details.rows.items()]
-        out += [f"<details><summary>Details: {len(rows)} per-key values the metrics declare "
-                "details (e.g. per layer), mean ± std over seeds</summary>",
-                *_table(["metric", "key", *details.methods], rows, name_columns=2), "</details>"]
+        out += [f"<details><summary>Details: {len(details.rows)} per-key values the metrics "
+                "declare details (e.g. per layer), mean ± std over seeds</summary>",
+                *_values_table(details), "</details>"]
     others = [m for m in s.methods if m != "retrain"]
     out.append("<h3>Difference to retrain (per seed), mean ± std [95% bootstrap CI]</h3>")
     if "retrain" in s.methods and others:
