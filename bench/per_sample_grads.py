@@ -54,8 +54,8 @@ def main() -> None:
     per_class = max(1, args.samples // 10)
     images = synthetic_images(10, per_class=per_class, size=args.size, channels=3)
     model = build(args.model, 3, args.size).eval()
-    data = make_unlearn_data(model, images, num_classes=10)
-    data.transform = BatchTransform(mean=(0.3,) * 3, std=(0.3,) * 3, size=args.size, channels=3)
+    data = make_unlearn_data(model, images, num_classes=10, transform=BatchTransform(
+        mean=(0.3,) * 3, std=(0.3,) * 3, size=args.size, channels=3))
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model {args.model} ({n_params:,} parameters), {len(images)} samples of "
           f"3x{args.size}x{args.size}, batch {args.batch_size}, vmap chunk {args.chunk_size}, "

@@ -6,7 +6,7 @@ import copy
 
 import torch
 from supreme import registry
-from supreme.testing import tiny_transform
+from supreme.testing import cpu_fabric, tiny_transform
 from supreme.testing.methods import check_method, tiny_original, tiny_unlearn_data
 from supreme_hello import HelloForget
 
@@ -26,7 +26,7 @@ def test_conformance() -> None:
 def test_the_forgotten_class_is_never_predicted_and_others_still_are() -> None:
     original, train = tiny_original()
     data = tiny_unlearn_data(original, train)
-    model = HelloForget().unlearn(copy.deepcopy(original).train(), data, data.fabric)
+    model = HelloForget().unlearn(copy.deepcopy(original).train(), data, cpu_fabric())
     model.eval()
     with torch.no_grad():
         predictions = model(tiny_transform()(train.images)).argmax(1)

@@ -7,6 +7,7 @@ import copy
 import pytest
 import torch
 from pydantic import ValidationError
+from supreme.testing import cpu_fabric
 from supreme_methods.fisher import Fisher
 from torch import nn
 
@@ -84,7 +85,7 @@ def test_noise_follows_the_inverse_fisher(linear_data, per_row, scenario):
     generator = copy.deepcopy(data.generator)
     noise = {n: torch.randn(p.shape, generator=generator).double()
              for n, p in model.named_parameters()}
-    result = Fisher(Fisher.Config(alpha=alpha, per_row=per_row)).unlearn(model, data, data.fabric)
+    result = Fisher(Fisher.Config(alpha=alpha, per_row=per_row)).unlearn(model, data, cpu_fabric())
     for name, p in result.named_parameters():
         want = mean[name] + var[name].sqrt() * noise[name]
         assert torch.allclose(p.detach().double(), want, rtol=1e-4, atol=1e-7), name
@@ -104,7 +105,7 @@ def test_classifier_is_the_last_layer_not_any_tensor_with_a_row_per_class(tiny):
 def test_changes_only_parameters_and_leaves_buffers(tiny, fullclass_data):
     original, _ = tiny
     model = copy.deepcopy(original).train()
-    result = Fisher().unlearn(model, fullclass_data, fullclass_data.fabric)
+    result = Fisher().unlearn(model, fullclass_data, cpu_fabric())
     before, after = original.state_dict(), result.state_dict()
     params = dict(result.named_parameters())
     for key in before:

@@ -7,6 +7,7 @@ import torch
 from methods_helpers import accuracy, student
 from pydantic import ValidationError
 from supreme.pipeline.train import unwrap
+from supreme.testing import cpu_fabric
 from supreme_methods.finetune import FineTune
 from supreme_methods.l1_sparse import L1Sparse, l1_norm
 
@@ -32,7 +33,7 @@ def test_is_sgd_on_ce_plus_the_scheduled_l1_penalty(tiny):
     cfg = L1Sparse.Config(l1=0.01, epochs=3, lr=0.05, momentum=0.9, weight_decay=5e-4,
                           batch_size=32)
     data = tiny_unlearn_data(original, train, seed=4)
-    result = unwrap(L1Sparse(cfg).unlearn(student(original), data, data.fabric))
+    result = unwrap(L1Sparse(cfg).unlearn(student(original), data, cpu_fabric()))
     again = tiny_unlearn_data(original, train, seed=4)
     manual = student(original)
     sgd = torch.optim.SGD(manual.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
@@ -62,10 +63,10 @@ def test_is_sparser_than_fine_tuning_with_the_same_recipe(tiny):
     common = dict(epochs=10, lr=0.05, momentum=0.9, weight_decay=5e-4, batch_size=32)
     data = tiny_unlearn_data(original, train, seed=2)
     sparse = unwrap(L1Sparse(L1Sparse.Config(l1=0.02, **common)).unlearn(
-        student(original), data, data.fabric))
+        student(original), data, cpu_fabric()))
     data_ft = tiny_unlearn_data(original, train, seed=2)
     plain = unwrap(FineTune(FineTune.Config(**common)).unlearn(
-        student(original), data_ft, data_ft.fabric))
+        student(original), data_ft, cpu_fabric()))
 
     def small(m):
         return sum(int((p.abs() < 1e-2).sum()) for p in m.parameters())

@@ -7,6 +7,7 @@ import torch
 from methods_helpers import accuracy, student
 from pydantic import ValidationError
 from supreme.pipeline.train import unwrap
+from supreme.testing import cpu_fabric
 from supreme_methods._layers import last_layers, layers
 from supreme_methods.cf_k import CFK
 from supreme_methods.eu_k import EUK
@@ -46,7 +47,7 @@ def test_layers_of_the_shipped_networks():
 def test_too_many_layers_is_a_clear_error(tiny, fullclass_data):
     original, _ = tiny
     with pytest.raises(ValueError, match=r"cf_k: k = 6, but the TinyNet has 5 layers .*features\.0"):
-        CFK(CFK.Config(k=6)).unlearn(student(original), fullclass_data, fullclass_data.fabric)
+        CFK(CFK.Config(k=6)).unlearn(student(original), fullclass_data, cpu_fabric())
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -56,7 +57,7 @@ def test_cf_k_leaves_all_but_the_last_k_layers_bit_identical(tiny, k):
     original, train = tiny
     data = tiny_unlearn_data(original, train)
     result = unwrap(CFK(CFK.Config(k=k, epochs=2, lr=0.05)).unlearn(
-        student(original), data, data.fabric))
+        student(original), data, cpu_fabric()))
     last, rest = split_state(result, k)
     before, after = original.state_dict(), result.state_dict()
     assert all(torch.equal(after[key], before[key]) for key in rest)  # BN statistics included
@@ -71,7 +72,7 @@ def test_eu_k_reinitialises_the_last_k_layers_and_keeps_the_rest(tiny):
     original, train = tiny
     data = tiny_unlearn_data(original, train)
     method = EUK(EUK.Config(k=3, epochs=3, lr=0.05))
-    result = unwrap(method.unlearn(student(original), data, data.fabric))
+    result = unwrap(method.unlearn(student(original), data, cpu_fabric()))
     last, rest = split_state(result, 3)
     before, after = original.state_dict(), result.state_dict()
     assert all(torch.equal(after[key], before[key]) for key in rest)
@@ -90,7 +91,7 @@ def test_eu_k_starts_from_a_fresh_network(tiny, monkeypatch):
     monkeypatch.setattr(cf_k.LastLayers, "epochs", lambda self, data: 1)
     method = EUK(EUK.Config(k=2, lr=1e-30, momentum=0.0, weight_decay=0.0))
     seed = tiny_unlearn_data(original, train, seed=3).draw_seed()  # the method's first draw
-    result = unwrap(method.unlearn(student(original), data, data.fabric))
+    result = unwrap(method.unlearn(student(original), data, cpu_fabric()))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         fresh = data.new_model()

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from methods_helpers import student
 from supreme.contracts import ImageTensors
 from supreme.errors import UsageError
+from supreme.testing import cpu_fabric
 from supreme_methods._context import resolve
 from supreme_methods.unsir import UNSIR, first_per_class
 
@@ -21,7 +22,7 @@ def test_reference_defaults_and_iterations_by_scenario(tiny):
     assert (cfg.retain_per_class, cfg.impair_lr, cfg.repair_lr) == (500, 1e-4, 1e-4)
     full = tiny_unlearn_data(original, train, "fullclass")
     assert resolve(cfg, full)["noise_iterations"] == 25
-    full.scenario = "subclass"
+    full = full.replace(scenario="subclass")
     assert resolve(cfg, full)["noise_iterations"] == 250
     assert resolve(UNSIR.Config(noise_iterations=7), full)["noise_iterations"] == 7
 
@@ -48,7 +49,7 @@ def test_random_scenario_is_a_clear_error(tiny):
     original, train = tiny
     data = tiny_unlearn_data(original, train, "random")
     with pytest.raises(UsageError, match="unsir does not support the 'random' scenario"):
-        UNSIR().unlearn(student(original), data, data.fabric)
+        UNSIR().unlearn(student(original), data, cpu_fabric())
 
 
 def test_first_per_class_in_dataset_order():

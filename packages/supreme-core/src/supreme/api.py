@@ -17,7 +17,8 @@ Importing this module does not import torch; each function imports it when calle
 * Loaders over any split or a mix of splits, seeded explicitly or from the method's
   generator, rank-local shards and batch preparation are methods of
   :class:`~supreme.contracts.UnlearnData`: ``loader``, ``local_loader``, ``rank_shard``,
-  ``prepare``.
+  ``prepare``, ``sum_over_ranks``; so are the process's ``device``, ``rank`` and
+  ``world_size``.
 """
 
 from __future__ import annotations

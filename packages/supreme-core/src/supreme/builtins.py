@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from supreme.contracts import UnlearningMethod
+from supreme.contracts import ORIGINAL, RETRAIN, UnlearningMethod
 from supreme.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 class Original(UnlearningMethod):
     """Reference row: the original model M_o, unchanged (no unlearning)."""
 
-    name = "original"
-    reference = "original"
+    name = ORIGINAL
+    reference = ORIGINAL
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
         return model
@@ -32,8 +32,8 @@ class Original(UnlearningMethod):
 class Retrain(UnlearningMethod):
     """Reference row: M_r, retrained from scratch on D_r with M_o's recipe."""
 
-    name = "retrain"
-    reference = "retrain"
+    name = RETRAIN
+    reference = RETRAIN
 
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:
         # A fresh initialisation (seeded by s_u), trained with M_o's recipe and augmentation.

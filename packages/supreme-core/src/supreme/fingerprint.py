@@ -39,6 +39,7 @@ from typing import Any
 CORE_CODE: dict[str, tuple[str, ...]] = {
     "data": ("contracts", "pipeline/split.py", "pipeline/data.py"),
     "model": ("contracts", "builtins.py", "testing", "api.py", "pipeline/run.py", "pipeline/train.py",
+              "pipeline/services.py",
               "pipeline/data.py", "pipeline/fabric.py", "pipeline/speed.py",
               "pipeline/checkpoint.py", "pipeline/resources.py", "pipeline/split.py"),
     "evaluate": ("contracts", "testing", "api.py", "pipeline/run.py", "pipeline/evaluate.py",

@@ -29,16 +29,10 @@ from supreme.api import track
 from torch import nn
 
 if TYPE_CHECKING:
-    from lightning.fabric import Fabric
-    from supreme.contracts import ImageTensors, UnlearnData
+    from supreme.contracts import Batches, ImageTensors, UnlearnData
 
 Criterion = Literal["ce", "l2"]
 Importance = dict[str, torch.Tensor]
-
-
-def all_reduce(fabric: Fabric, tensors: Importance, op: str) -> Importance:
-    """``fabric.all_reduce`` of a dict of tensors (typed)."""
-    return fabric.all_reduce(tensors, reduce_op=op)  # type: ignore[return-value]
 
 
 def criterion_value(out: torch.Tensor, y: torch.Tensor, criterion: Criterion) -> torch.Tensor:
@@ -63,9 +57,12 @@ def _trainable(model: nn.Module) -> dict[str, nn.Parameter]:
 
 def batch_importance(
     model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], criterion: Criterion,
-    fabric: Fabric, steps: int, description: str = "importance",
+    data: UnlearnData, steps: int, description: str = "importance",
 ) -> Importance:
-    """Mean over batches of the (squared / absolute) gradient of the batch-mean criterion."""
+    """Mean over batches of the (squared / absolute) gradient of the batch-mean criterion.
+
+    With several ranks each batch's gradient is the mean over the ranks' shares of the
+    global batch (``data.sum_over_ranks`` divided by the number of ranks)."""
     model.eval()
     params = _trainable(model)
     acc = _zeros(model)
@@ -75,8 +72,9 @@ def batch_importance(
             loss = criterion_value(model(x), y, criterion).mean()
             grads = torch.autograd.grad(loss, list(params.values()), allow_unused=True)
             grads_by_name = {n: g for n, g in zip(params, grads, strict=True) if g is not None}
-            if fabric.world_size > 1:
-                grads_by_name = all_reduce(fabric, grads_by_name, "mean")
+            if data.world_size > 1:
+                grads_by_name = {n: g / data.world_size
+                                 for n, g in data.sum_over_ranks(grads_by_name).items()}
             for name, g in grads_by_name.items():
                 accumulate(acc[name], g, criterion)
             count += 1
@@ -96,7 +94,6 @@ def per_sample_importance(
     """
     from torch.func import functional_call, grad, vmap
 
-    fabric = data.fabric
     model.eval()
     params = {n: p.detach() for n, p in _trainable(model).items()}
     buffers = {n: b.detach() for n, b in model.named_buffers()}
@@ -113,8 +110,7 @@ def per_sample_importance(
             for name, g in per_sample_grads(params, x, y).items():
                 acc[name].add_(g.pow(2).sum(0) if criterion == "ce" else g.abs().sum(0))
             advance(1)
-    if fabric.world_size > 1:
-        acc = all_reduce(fabric, acc, "sum")
+    acc = data.sum_over_ranks(acc)
     return {n: v / max(len(tensors), 1) for n, v in acc.items()}
 
 
@@ -133,7 +129,6 @@ def expected_fisher(
     """
     from torch.func import functional_call, grad, vmap
 
-    fabric = data.fabric
     model.eval()
     params = {n: p.detach() for n, p in _trainable(model).items()}
     buffers = {n: b.detach() for n, b in model.named_buffers()}
@@ -160,8 +155,7 @@ def expected_fisher(
                 for name, g in grads.items():
                     acc[name].add_(torch.tensordot(w, g.pow(2), dims=1))
             advance(1)
-    if fabric.world_size > 1:
-        acc = all_reduce(fabric, acc, "sum")
+    acc = data.sum_over_ranks(acc)
     return {n: v / max(len(tensors), 1) for n, v in acc.items()}
 
 
@@ -188,8 +182,7 @@ def per_sample_importance_loop(
     return {n: v / max(len(tensors), 1) for n, v in acc.items()}
 
 
-def shard_loader(tensors: ImageTensors, data: UnlearnData, batch_size: int
-                 ) -> Iterable[tuple[torch.Tensor, torch.Tensor]]:
+def shard_loader(tensors: ImageTensors, data: UnlearnData, batch_size: int) -> Batches:
     """This rank's strided share of ``tensors`` in order, on the Fabric device, unpadded."""
     return data.local_loader(data.rank_shard(tensors), batch_size=batch_size)
 

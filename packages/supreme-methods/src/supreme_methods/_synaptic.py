@@ -113,13 +113,13 @@ class SynapticDampening(UnlearningMethod):
             train = data.train
             ordered = train.subset(imp.canonical_order(train))
             loader = data.loader(ordered, batch_size=batch, seed=order_seed)
-            return imp.batch_importance(module, loader, self.criterion, data.fabric, len(loader),
+            return imp.batch_importance(module, loader, self.criterion, data, len(loader),
                                         "importance over D")
 
         key = {"criterion": self.criterion, "per_sample": False, "batch_size": batch,
-               "order_seed": order_seed, "world_size": data.fabric.world_size}
+               "order_seed": order_seed, "world_size": data.world_size}
         o = data.cache("ssd_importance", key, full_batches)
-        f = imp.batch_importance(module, forget_loader, self.criterion, data.fabric,
+        f = imp.batch_importance(module, forget_loader, self.criterion, data,
                                  len(forget_loader), "importance over D_f")
         return f, o
 

@@ -71,9 +71,8 @@ class SalUn(UnlearningMethod):
         """Boolean masks (one per trainable parameter) of the top-γ |∇ mean CE(D_f)|."""
         import torch
 
-        from supreme_methods._importance import all_reduce, shard_loader
+        from supreme_methods._importance import shard_loader
 
-        fabric = data.fabric
         was_training = model.training
         model.eval()
         params = {n: p for n, p in model.named_parameters() if p.requires_grad}
@@ -84,8 +83,7 @@ class SalUn(UnlearningMethod):
                                                           allow_unused=True), strict=True):
                 if g is not None:
                     total[name].add_(g)
-        if fabric.world_size > 1:
-            total = all_reduce(fabric, total, "sum")
+        total = data.sum_over_ranks(total)
         model.train(was_training)
         return top_fraction({n: (g / len(data.forget)).abs() for n, g in total.items()},
                             self.config.mask_fraction)

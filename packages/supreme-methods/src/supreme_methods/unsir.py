@@ -114,7 +114,7 @@ class UNSIR(UnlearningMethod):
         channels, side, _ = data.input_shape
         side = cfg.noise_size or side
         shape = (cfg.noise_count, channels, side, side)
-        noise = torch.randn(shape, generator=data.generator).to(data.fabric.device)
+        noise = torch.randn(shape, generator=data.generator).to(data.device)
         noise.requires_grad_(True)
         target = torch.full((cfg.noise_count,), forget_class, device=noise.device)
         optimizer = torch.optim.Adam([noise], lr=cfg.noise_lr)
@@ -179,8 +179,8 @@ class NoiseAndImages:
         import torch
         from supreme.api import rank_share
 
-        fabric = self.data.fabric
-        rank, world = fabric.global_rank, fabric.world_size
+        device = self.data.device
+        rank, world = self.data.rank, self.data.world_size
         total = self.noise_total + len(self.images)
         order = torch.randperm(total, generator=torch.Generator().manual_seed(self.seed))
         for b in range(len(self)):
@@ -190,9 +190,9 @@ class NoiseAndImages:
             noise_idx = (index[is_noise] % len(self.noise)).to(self.noise.device, non_blocking=True)
             image_idx = index[~is_noise] - self.noise_total
             x_img = self.data.prepare(torch.as_tensor(self.images.images[image_idx]))
-            x = torch.cat([self.noise[noise_idx].to(fabric.device, non_blocking=True), x_img])
+            x = torch.cat([self.noise[noise_idx].to(device, non_blocking=True), x_img])
             y = torch.cat([
                 torch.full((len(noise_idx),), self.noise_label, dtype=torch.long),
                 self.images.labels[image_idx],
-            ]).to(fabric.device, non_blocking=True)
+            ]).to(device, non_blocking=True)
             yield x, y

@@ -3,22 +3,27 @@
 from supreme.contracts.base import Component, ComponentConfig, Provenance
 from supreme.contracts.data import SCENARIOS, DatasetSpec, ImageTensors, LazyImages
 from supreme.contracts.evaluation import SPLITS, EvalContext, Outputs
-from supreme.contracts.method import UnlearningMethod
+from supreme.contracts.method import ORIGINAL, RETRAIN, Reference, UnlearningMethod
 from supreme.contracts.metric import NEEDS, Metric
 from supreme.contracts.model import IMAGENET_MEAN, IMAGENET_STD, Augment, ModelSpec, Recipe
 from supreme.contracts.records import Cell, Failure, Record, StageEvent
-from supreme.contracts.unlearn_data import UnlearnData
+from supreme.contracts.unlearn_data import Batches, CellFacts, DataServices, UnlearnData
 
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
     "NEEDS",
+    "ORIGINAL",
+    "RETRAIN",
     "SCENARIOS",
     "SPLITS",
     "Augment",
+    "Batches",
     "Cell",
+    "CellFacts",
     "Component",
     "ComponentConfig",
+    "DataServices",
     "DatasetSpec",
     "EvalContext",
     "Failure",
@@ -30,6 +35,7 @@ __all__ = [
     "Provenance",
     "Recipe",
     "Record",
+    "Reference",
     "StageEvent",
     "UnlearnData",
     "UnlearningMethod",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from supreme.contracts.base import C, Component
 
@@ -12,6 +12,14 @@ if TYPE_CHECKING:
     from torch import nn
 
     from supreme.contracts.unlearn_data import UnlearnData
+
+
+#: The row of the original model M_o, unchanged (no unlearning).
+ORIGINAL: Final = "original"
+#: The row of the reference model M_r, retrained from scratch on D_r.
+RETRAIN: Final = "retrain"
+#: The reference rows the pipeline produces itself, as ``UnlearningMethod.reference`` names them.
+Reference = Literal["original", "retrain"]
 
 
 class UnlearningMethod(Component[C]):
@@ -26,8 +34,8 @@ class UnlearningMethod(Component[C]):
 
     #: Scenarios the method supports (``fullclass``, ``subclass``, ``random``).
     scenarios: ClassVar[frozenset[str]] = frozenset({"fullclass", "subclass", "random"})
-    #: Reference rows (``original``, ``retrain``) are produced by the pipeline itself.
-    reference: ClassVar[str | None] = None
+    #: Reference rows (:data:`ORIGINAL`, :data:`RETRAIN`) are produced by the pipeline itself.
+    reference: ClassVar[Reference | None] = None
 
     @abstractmethod
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:

@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any
 
 from supreme.builtins import Retrain
 from supreme.config import ExperimentConfig
-from supreme.contracts import EvalContext, ImageTensors, Outputs, UnlearnData, UnlearningMethod
+from supreme.contracts import (
+    ORIGINAL,
+    RETRAIN,
+    EvalContext,
+    ImageTensors,
+    Outputs,
+    UnlearnData,
+    UnlearningMethod,
+)
 from supreme.contracts.records import Failure, Record, StageEvent
 from supreme.errors import Interrupted, PluginError, StageError
 from supreme.fingerprint import callable_code, component_code, distribution_version
@@ -33,6 +41,7 @@ from supreme.pipeline.fabric import (
     synchronize,
 )
 from supreme.pipeline.resources import ResourceMonitor, gather_ranks
+from supreme.pipeline.services import unlearn_data as build_unlearn_data
 from supreme.pipeline.split import Split, build_split, from_tensors
 from supreme.pipeline.train import fit, unwrap
 from supreme.plan import Cell, Resolved
@@ -421,7 +430,7 @@ class Runner:
 
     # -- unlearning -------------------------------------------------------------------------
     def needs_reference(self) -> bool:
-        return "retrain" in self.r.methods or self.r.needs("reference") or self.r.needs("timings")
+        return RETRAIN in self.r.methods or self.r.needs("reference") or self.r.needs("timings")
 
     def unlearn_rows(self, run: CellRun) -> dict[str, Row]:
         """M_o's row, M_r's when needed, and one row per method's M_u (failures recorded)."""
@@ -438,20 +447,17 @@ class Runner:
                     "sizes": {k: len(v) for k, v in split.tensors().items()}, "key": split_key}
 
         def unlearn_data(seed: int) -> UnlearnData:
-            import torch
-
             original = self.fabric.to_device(self.load(data, original_state, train_key)).eval()
             for p in original.parameters():
                 p.requires_grad_(False)
-            return UnlearnData(
+            return build_unlearn_data(
                 forget=parts["forget_train"], retain=parts["retain_train"],
                 num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
-                forget_class=split.forget_class, original=original,
+                forget_class=split.forget_class, seed=seed, batch_size=batch_size,
+                recipe=recipe, fabric=self.fabric, transform=data.transform, original=original,
                 new_model=lambda: prepare(data.new_model(), self.config.speed, self.fabric.device),
-                seed=seed, generator=torch.Generator().manual_seed(seed), batch_size=batch_size,
-                recipe=recipe, fabric=self.fabric, transform=data.transform,
-                dataset_name=cell.dataset, model_name=cell.model,
-                model_family=self.r.models[cell.model].family, cache=self.cache(train_key),
+                cache=self.cache(train_key), dataset_name=cell.dataset, model_name=cell.model,
+                model_family=self.r.models[cell.model].family,
             )
 
         def run_method(method: UnlearningMethod) -> Callable[[], tuple[dict[str, Any], dict[str, Any]]]:
@@ -474,23 +480,23 @@ class Runner:
                         finite_state(unwrap(result), f"the model returned by {method.name!r}"))
             return compute
 
-        rows: dict[str, Row] = {"original": Row("original", train_key, original_state, 0.0, {})}
+        rows: dict[str, Row] = {ORIGINAL: Row(ORIGINAL, train_key, original_state, 0.0, {})}
         if self.needs_reference():
             # M_r: the retrain row when asked for, else the same model for metrics' sake
-            retrain = self.r.methods.get("retrain") or Retrain()
+            retrain = self.r.methods.get(RETRAIN) or Retrain()
             try:
                 key, meta, state = self._stage(
                     Stage(StageKind.RETRAIN), cell.label(), "models",
                     {"stage": "retrain", **common, "split": split_id, "seed": cell.unlearn_seed,
-                     "method": {"name": "retrain",
+                     "method": {"name": RETRAIN,
                                 "config": retrain.config.model_dump(mode="json"),
                                 "code": component_code(type(retrain))}},
                     run_method(retrain), [*run.data_deps, ("splits", split_key)],
                 )
-                rows["retrain"] = Row("retrain", key, state, meta["seconds"],
+                rows[RETRAIN] = Row(RETRAIN, key, state, meta["seconds"],
                                       meta.get("resources", {}))
             except Exception as exc:
-                self.fail(cell, "retrain", None, Stage(StageKind.RETRAIN), exc)
+                self.fail(cell, RETRAIN, None, Stage(StageKind.RETRAIN), exc)
         for name, method in self.r.methods.items():
             if method.reference is not None:
                 continue
@@ -555,7 +561,7 @@ class Runner:
             return memo[k]
 
         records: list[Record] = []
-        reference = rows.get("retrain")
+        reference = rows.get(RETRAIN)
         self.gates = self.check_references(run, rows, parts, model_of, cached_forward)
         shown = [name for name in self.config.methods if name in rows]
         for name in shown:
@@ -564,7 +570,7 @@ class Runner:
             for metric_name, metric in self.r.metrics.items():
                 if reference is None and self.needs_reference() and (
                         "reference" in metric.needs or "timings" in metric.needs):
-                    if name != "retrain":  # retrain's own failure is recorded already
+                    if name != RETRAIN:  # retrain's own failure is recorded already
                         self.fail(cell, name, metric_name, Stage(StageKind.EVALUATE, name, metric_name),
                                   StageError("skipped: it needs M_r, whose retraining failed"))
                     continue
@@ -586,7 +592,7 @@ class Runner:
                 def compute(metric: Any = metric, row: Row = row) -> tuple[dict[str, Any], None]:
                     nonlocal context
                     if context is None:
-                        context = self._context(run, row, reference, rows["original"], parts,
+                        context = self._context(run, row, reference, rows[ORIGINAL], parts,
                                                 model_of, cached_forward)
                     values = metric.compute(context)
                     # a list keeps the metric's own key order (JSON objects get sorted)
@@ -612,7 +618,7 @@ class Runner:
         if self.config.gates.mode == "off":
             return None
         cell, split_key = run.cell, run.split_key
-        original, reference = rows["original"], rows.get("retrain")
+        original, reference = rows[ORIGINAL], rows.get(RETRAIN)
 
         def accuracy(row: Row, *names: str) -> float:
             model = model_of(row)

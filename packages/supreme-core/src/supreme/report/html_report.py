@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from supreme.contracts.method import RETRAIN
 from supreme.report import ranking as ranking_mod
 from supreme.report import references
 from supreme.report.failures import failure_rows
@@ -89,9 +90,9 @@ def _group_section(index: int, s: Summary, r: ranking_mod.Ranking | None,
         out += [f"<details><summary>Details: {len(details.rows)} per-key values the metrics "
                 "declare details (e.g. per layer), mean ± std over seeds</summary>",
                 *_values_table(details), "</details>"]
-    others = [m for m in s.methods if m != "retrain"]
+    others = [m for m in s.methods if m != RETRAIN]
     out.append("<h3>Difference to retrain (per seed), mean ± std [95% bootstrap CI]</h3>")
-    if "retrain" in s.methods and others:
+    if RETRAIN in s.methods and others:
         rows = [[m, kk, *[_delta_text(cells.get(x)) for x in others]]
                 for (m, kk), cells in s.rows.items()]
         out += _table(["metric", "key", *others], rows, name_columns=2)

@@ -22,6 +22,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from supreme.contracts.method import ORIGINAL, RETRAIN
 from supreme.report.ranking import DEFAULT_RANK_BY, rank_group
 from supreme.report.tables import seed_counts, seed_means, seed_of
 
@@ -34,7 +35,7 @@ COLUMNS = (
     ("MIA", "mia", "forget_train", ".3f"),
     ("Time (s)", "time", "unlearn_seconds", ".2f"),
 )
-REFERENCE_ROWS = (("retrain", "Retrain (reference)"), ("original", "Original (no unlearning)"))
+REFERENCE_ROWS = ((RETRAIN, "Retrain (reference)"), (ORIGINAL, "Original (no unlearning)"))
 DASH = "–"
 
 

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from supreme.contracts.method import ORIGINAL
 from supreme.report.ranking import DEFAULT_RANK_BY, REFERENCE, seed_distances
 from supreme.report.tables import Seed, group_records, seed_means
 
 FORGET = ("accuracy", "forget_test")
 RETAIN = ("accuracy", "retain_test")
 TIME = ("time", "unlearn_seconds")
-ORIGINAL = "original"
 
 
 @dataclass

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from supreme.contracts.method import RETRAIN
 from supreme.errors import UsageError
 from supreme.report.tables import Seed, group_records, seed_means
 
@@ -46,7 +47,7 @@ DEFAULT_RANK_BY: tuple[tuple[str, str], ...] = (
 )
 #: Per-metric factor turning values into percent points (MIA is a fraction).
 SCALE = {"mia": 100.0}
-REFERENCE = "retrain"
+REFERENCE = RETRAIN
 ALPHA = 0.05
 EXACT_MAX_N = 16
 MONTE_CARLO_DRAWS = 10_000

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from supreme.contracts.method import RETRAIN
 from supreme.errors import UsageError
 from supreme.store import atomic_write_bytes
 
@@ -178,7 +179,7 @@ def _summary(key: tuple[str, str, str], records: list[dict[str, Any]]) -> Summar
                       targets=list(dict.fromkeys(r["target"] for r in records)))
     row_keys = list(dict.fromkeys((r["metric"], r["key"]) for r in records))
     for metric, k in row_keys:
-        reference = per_seed.get((metric, k, "retrain"), {})
+        reference = per_seed.get((metric, k, RETRAIN), {})
         cells: dict[str, Cell] = {}
         for method in methods:
             by_seed = per_seed.get((metric, k, method), {})
@@ -187,7 +188,7 @@ def _summary(key: tuple[str, str, str], records: list[dict[str, Any]]) -> Summar
             ordered = sorted(by_seed)
             values = [by_seed[s] for s in ordered]
             deltas = None
-            if reference and method != "retrain":
+            if reference and method != RETRAIN:
                 shared = [s for s in ordered if s in reference]
                 deltas = [by_seed[s] - reference[s] for s in shared] or None
             cells[method] = Cell(values, deltas, bootstrap_ci(deltas if deltas else values))

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from supreme.contracts import EvalContext, ImageTensors, Recipe, UnlearnData
+from supreme.contracts.unlearn_data import Cache
 from supreme.pipeline.data import BatchTransform
 from supreme.pipeline.evaluate import Forward
 
@@ -156,12 +157,20 @@ def make_unlearn_data(
     seed: int = 0,
     new_model: Callable[[], nn.Module] | None = None,
     fabric: Fabric | None = None,
+    transform: BatchTransform | None = None,
     batch_size: int = 16,
     recipe: Recipe | None = None,
-    **context: Any,
+    cache: Cache | None = None,
+    dataset_name: str = "",
+    model_name: str = "",
+    model_family: str = "",
 ) -> UnlearnData:
-    """An :class:`UnlearnData` as the pipeline would build it for ``original``."""
+    """An :class:`UnlearnData` as the pipeline would build it for ``original``: its facts,
+    and the pipeline's own services over ``fabric`` (default: :func:`cpu_fabric`). Pass the
+    same ``fabric`` to the method's ``unlearn``."""
     import copy
+
+    from supreme.pipeline.services import unlearn_data
 
     if forget is None or retain is None:
         if forget_class is None:
@@ -171,21 +180,13 @@ def make_unlearn_data(
     for p in frozen.parameters():
         p.requires_grad_(False)
     in_channels = int(train.images.shape[1])
-    return UnlearnData(
-        forget=forget,
-        retain=retain,
-        num_classes=num_classes,
-        scenario=scenario,
-        forget_class=forget_class,
-        original=frozen,
-        new_model=new_model or (lambda: TinyNet(num_classes, in_channels)),
-        seed=seed,
-        generator=torch.Generator().manual_seed(seed),
-        batch_size=batch_size,
-        recipe=recipe or tiny_recipe(),
-        fabric=fabric or cpu_fabric(),
-        transform=tiny_transform(in_channels),
-        **context,
+    return unlearn_data(
+        forget=forget, retain=retain, num_classes=num_classes, scenario=scenario,
+        forget_class=forget_class, seed=seed, batch_size=batch_size,
+        recipe=recipe or tiny_recipe(), fabric=fabric or cpu_fabric(),
+        transform=transform or tiny_transform(in_channels), original=frozen,
+        new_model=new_model or (lambda: TinyNet(num_classes, in_channels)), cache=cache,
+        dataset_name=dataset_name, model_name=model_name, model_family=model_family,
     )
 
 

@@ -144,12 +144,13 @@ def check_method(
     original_state = _state(original)
     runs: list[dict[str, torch.Tensor]] = []
     result: nn.Module | None = None
+    fabric = cpu_fabric()
     for global_seed in (1234, 98765):
         torch.manual_seed(global_seed)
-        data = tiny_unlearn_data(original, train, scenario=scenario, seed=seed)
+        data = tiny_unlearn_data(original, train, scenario=scenario, seed=seed, fabric=fabric)
         teacher_state = _state(data.original)
         student = copy.deepcopy(original).train()
-        result = method_cls(cfg).unlearn(student, data, data.fabric)
+        result = method_cls(cfg).unlearn(student, data, fabric)
         assert isinstance(result, nn.Module), (
             f"{name}.unlearn returned {type(result).__name__}, not an nn.Module. "
             "Return the (possibly wrapped) model you trained."
