@@ -60,12 +60,11 @@ class CellsFailed(SupremeError):
 
 class Interrupted(SupremeError):
     """The run was stopped by SIGINT or SIGTERM after a stage; every finished artifact is
-    kept. Exit code 130 after SIGINT, 143 after SIGTERM (:mod:`supreme.signals`)."""
+    kept. Exit code 130 after SIGINT, 143 after SIGTERM: the raiser passes
+    :func:`supreme.signals.exit_code`."""
 
     exit_code = 130
 
-    def __init__(self, message: str, hint: str = "") -> None:
-        from supreme import signals
-
+    def __init__(self, message: str, hint: str = "", exit_code: int = 130) -> None:
         super().__init__(message, hint)
-        self.exit_code = signals.exit_code()
+        self.exit_code = exit_code

@@ -80,7 +80,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "lease.py": "run leases that keep gc off live runs",
     "rundir.py": "one run directory, one experiment",
     "safeio.py": "writes files atomically; refuses, never changes a value",
-    "signals.py": "SIGINT/SIGTERM handling at stage boundaries",
+    "signals.py": "SIGINT/SIGTERM: the stop state checked at stage boundaries",
     "gates.py": "applies thresholds to stored reference accuracies (a verdict, not a value)",
 }
 

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supreme import signals
 from supreme.config import ExperimentConfig
 from supreme.errors import ConfigError, Interrupted
 from supreme.launch.order import chunk_cells
@@ -547,6 +548,7 @@ def _wait_and_collect(config: ExperimentConfig, cells: Sequence[Any], chosen: li
             "stopped waiting; the SLURM jobs keep running",
             f"Follow them with `supreme status {run_dir}`; run the same command again to wait "
             "for them and collect the results (finished cells are not submitted again).",
+            signals.exit_code(),
         ) from None
     jobs = load_jobs(run_dir)
     jobs["states"].update({t.job: t.state or "UNKNOWN" for t in watched})

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from supreme import signals
 from supreme.config import ExperimentConfig
 from supreme.errors import Interrupted, StageError, SupremeError
 from supreme.launch.order import queue_order
@@ -63,18 +64,17 @@ def _worker(worker: int, config_json: dict[str, Any], plugins: dict[str, Any],
     try:
         from supreme.launch.bootstrap import start_process
         from supreme.observers import Forwarder, Observers
-        from supreme.pipeline import run as runmod
         from supreme.pipeline.cells import run_cells_with_runner
 
         config = start_process(config_json, plugins, threads=int(env["OMP_NUM_THREADS"]))
         # SIGTERM (SLURM and `kill` signal every process): finish the stage, then stop
-        signal.signal(signal.SIGTERM, lambda signum, frame: runmod.request_stop())
+        signal.signal(signal.SIGTERM, lambda signum, frame: signals.request_stop())
 
         def stopped() -> bool:
             """The parent asked to stop, or died (then nobody collects: stop after the stage)."""
             return stop.is_set() or os.getppid() != parent
 
-        runmod.stop_from(stopped)
+        signals.stop_from(stopped)
 
         def indices() -> Any:
             while not stopped():
@@ -115,7 +115,7 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
     import multiprocessing as mp
 
     from supreme import registry
-    from supreme.pipeline.run import interruptible, stop_requested
+    from supreme.signals import interruptible, stop_requested
 
     plugins = registry.portable_state(plugin_files)
     if plugins["skipped"]:
@@ -174,10 +174,9 @@ def run_with_workers(config: ExperimentConfig, cells: Sequence[Cell], n_workers:
         error.exit_code = code  # the worker's error class decides the exit code
         raise error
     if inbox.interrupted:
-        from supreme import signals
-
         raise Interrupted(f"{signals.stopped_by()}; every finished artifact is kept in the store",
-                          "Run the same command again to resume: finished stages are reused.")
+                          "Run the same command again to resume: finished stages are reused.",
+                          signals.exit_code())
     return inbox.events
 
 
@@ -218,7 +217,7 @@ class _Inbox:
 def _drain(inbox: _Inbox, messages: Any, processes: Sequence[Any]) -> None:
     """Handle messages until every worker is done (or dead without a word); pass a stop
     request of this process (Ctrl-C, SIGTERM) on to the workers."""
-    from supreme.pipeline.run import stop_requested
+    from supreme.signals import stop_requested
 
     while inbox.running:
         if stop_requested() and not inbox.stop.is_set():

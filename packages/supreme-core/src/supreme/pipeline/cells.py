@@ -217,7 +217,8 @@ def run_cells_with_runner(
     """:func:`run_cells`, also returning the :class:`~supreme.pipeline.run.Runner` (its
     Fabric and stage events); ``indices`` may be any iterable (a worker's queue)."""
     from supreme.pipeline.fabric import launch_with_timeout, make_fabric, share_cpu_threads
-    from supreme.pipeline.run import Runner, interruptible
+    from supreme.pipeline.run import Runner
+    from supreme.signals import interruptible
 
     resolved = resolved or resolve(config, registry or default())
     cells = resolved.cells()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from supreme import signals
 from supreme.builtins import Retrain
 from supreme.config import ExperimentConfig
 from supreme.contracts import (
@@ -251,7 +252,7 @@ class Runner:
         self.events.append(event)
         if self.fabric.is_global_zero:
             self.observers.stage_end(event)
-        check_interrupt(name)
+        signals.check_interrupt(name)
         return key, meta, tensors
 
     # -- faults ---------------------------------------------------------------------------
@@ -829,74 +830,3 @@ def describe_failure(exc: BaseException, stage: Stage | str, config: ExperimentC
                    f"e.g. --set {knob.split()[0]}=32. ({message.splitlines()[0][:200]})")
         error_type = "OutOfMemoryError"
     return error_type, message
-
-
-# -- SIGINT: stop after the current stage --------------------------------------------------
-_STOP: dict[str, Any] = {"requested": False, "external": None}
-
-
-def stop_from(source: Callable[[], bool]) -> None:
-    """Let ``source()`` request the stop instead of SIGINT (worker processes: the parent
-    handles Ctrl-C and tells its workers through an event)."""
-    _STOP["external"] = source
-
-
-def request_stop() -> None:
-    _STOP["requested"] = True
-
-
-def stop_requested() -> bool:
-    """Whether this process was asked to stop after the current stage (Ctrl-C, SIGTERM)."""
-    return bool(_STOP["requested"])
-
-
-def check_interrupt(stage: str) -> None:
-    """Raise :class:`Interrupted` at a stage boundary when a stop was requested."""
-    from supreme import signals
-
-    external = _STOP["external"]
-    if _STOP["requested"] or (external is not None and external()):
-        raise Interrupted(
-            f"{signals.stopped_by()} after stage {stage!r}; every finished artifact is kept in the store",
-            "Run the same command again to resume: finished stages are reused.",
-        )
-
-
-def signal_numbers() -> tuple[int, int]:
-    import signal
-
-    return signal.SIGINT, signal.SIGTERM
-
-
-def stop_handler(signum: int, frame: Any) -> None:
-    """First SIGINT or SIGTERM: finish the current stage, then stop; a second one: now."""
-    import sys
-
-    from supreme import signals
-
-    signals.record(signum)
-    if _STOP["requested"]:
-        raise signals.Terminated if signum == signal_numbers()[1] else KeyboardInterrupt
-    _STOP["requested"] = True
-    print(f"\nstopping after the current stage ({signals.name(signum)} again to stop now)",
-          file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def interruptible() -> Iterator[None]:
-    """First SIGINT or SIGTERM: finish the current stage, then stop; a second one stops at
-    once (:func:`stop_handler`)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread() or _STOP["external"]:
-        yield
-        return
-
-    previous = {s: signal.signal(s, stop_handler) for s in signal_numbers()}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        _STOP["requested"] = False
