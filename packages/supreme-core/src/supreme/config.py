@@ -225,7 +225,12 @@ class LaunchConfig(_Strict):
 
     launcher: Literal["local", "slurm"] = "local"
     workers: int | Literal["auto"] = Field(
-        1, description="cells run at once on this machine; auto = one per device"
+        1, description="cells run at once on this machine; auto = workers_per_device on "
+        "each device (CUDA), or one per two CPU cores"
+    )
+    workers_per_device: int = Field(
+        1, ge=1, le=16, description="worker processes sharing one device (group) on CUDA: "
+        "small models leave a large GPU idle, several cells at once fill it"
     )
     peer_timeout_s: float = Field(
         600.0, gt=0, le=86_400,

@@ -44,8 +44,8 @@ __all__ = ["Plan", "failures_error", "plan", "resolve_workers", "run"]
 
 
 def resolve_workers(config: ExperimentConfig, workers: int | str | None) -> int:
-    """How many local worker processes: ``auto`` is one per device (CUDA), or one per
-    two CPU cores."""
+    """How many local worker processes: ``auto`` is ``launch.workers_per_device`` per
+    device group (CUDA), or one per two CPU cores."""
     chosen = config.launch.workers if workers is None else workers
     if isinstance(chosen, str):
         if chosen != "auto":
@@ -72,7 +72,8 @@ def _auto_workers(config: ExperimentConfig) -> int:
 
         if torch.cuda.is_available():
             per_cell = config.fabric.devices if isinstance(config.fabric.devices, int) else 1
-            return max(1, torch.cuda.device_count() // max(1, per_cell))
+            groups = max(1, torch.cuda.device_count() // max(1, per_cell))
+            return groups * config.launch.workers_per_device
     return max(1, (os.cpu_count() or 1) // 2)
 
 

@@ -38,16 +38,20 @@ if TYPE_CHECKING:
 
 
 def device_env(config: ExperimentConfig, worker: int, n_workers: int) -> dict[str, str]:
-    """Environment binding ``worker`` to its devices and CPU threads."""
+    """Environment binding ``worker`` (1-based) to its devices and CPU threads: on CUDA, the
+    device group of its slot (:func:`supreme.launch.packing.device_slots`, with
+    ``launch.workers_per_device`` workers per group)."""
     env = {"SUPREME_WORKER": str(worker)}
     if config.fabric.accelerator in ("cuda", "gpu", "auto"):
         import torch
 
         if torch.cuda.is_available():
-            per = config.fabric.devices if isinstance(config.fabric.devices, int) else 1
+            from supreme.launch.packing import device_slots, slot_of
+
             total = torch.cuda.device_count()
-            first = (worker * per) % max(1, total)
-            env["CUDA_VISIBLE_DEVICES"] = ",".join(str((first + i) % total) for i in range(per))
+            per = config.fabric.devices if isinstance(config.fabric.devices, int) else 1
+            slots = device_slots(total, min(per, total), config.launch.workers_per_device)
+            env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, slot_of(worker, slots)))
     threads = max(1, (os.cpu_count() or 1) // n_workers)
     env["OMP_NUM_THREADS"] = str(threads)
     return env
