@@ -1,11 +1,11 @@
-"""Several workers per device: slot assignment, the auto rule, and the environment each
+"""Several workers per device: slot assignment and the environment each
 worker gets (CUDA faked: the logic needs no GPU)."""
 
 from __future__ import annotations
 
 import pytest
 from supreme.config import ExperimentConfig
-from supreme.launch.packing import MAX_PER_DEVICE, auto_per_device, device_slots, slot_of
+from supreme.launch.packing import MAX_PER_DEVICE, device_slots, slot_of
 
 GiB = 1 << 30
 
@@ -33,24 +33,6 @@ def test_impossible_layouts_are_refused(args: tuple[int, int, int], message: str
     with pytest.raises(ValueError) as info:
         device_slots(*args)
     assert str(info.value) == message
-
-
-def test_auto_is_limited_by_memory_and_by_utilisation() -> None:
-    # 24 % busy (one ResNet18 cell on an H200): ceil(0.9 / 0.24) = 4 fill the device
-    assert auto_per_device(140 * GiB, 3 * GiB, 0.24) == 4
-    # the same cell on a 10 GiB card: floor(0.9 * 10 / 3) = 3 fit
-    assert auto_per_device(10 * GiB, 3 * GiB, 0.24) == 3
-    # a cell that already fills the device, or does not fit twice: one worker
-    assert auto_per_device(140 * GiB, 3 * GiB, 0.95) == 1
-    assert auto_per_device(2 * GiB, 3 * GiB, 0.1) == 1
-    # an idle-looking cell never starts more than the cap
-    assert auto_per_device(1 << 50, 1, 0.001) == MAX_PER_DEVICE
-
-
-@pytest.mark.parametrize("utilisation", [0.0, -0.1, 1.5, float("nan")])
-def test_auto_refuses_impossible_utilisation(utilisation: float) -> None:
-    with pytest.raises(ValueError, match=r"utilisation must be in \(0, 1\]"):
-        auto_per_device(GiB, GiB, utilisation)
 
 
 class FakeCuda:

@@ -220,6 +220,11 @@ class SpeedConfig(_Strict):
     compile: bool = Field(False, description="torch.compile the model before training")
 
 
+#: The most local workers one device (group) takes: each is a process with its own CUDA
+#: context, about 0.5 GiB before any tensor.
+MAX_WORKERS_PER_DEVICE = 16
+
+
 class LaunchConfig(_Strict):
     """How the cells of the grid are scheduled."""
 
@@ -229,8 +234,9 @@ class LaunchConfig(_Strict):
         "each device (CUDA), or one per two CPU cores"
     )
     workers_per_device: int = Field(
-        1, ge=1, le=16, description="worker processes sharing one device (group) on CUDA: "
-        "small models leave a large GPU idle, several cells at once fill it"
+        1, ge=1, le=MAX_WORKERS_PER_DEVICE,
+        description="worker processes sharing one device (group) on CUDA: small models "
+        "leave a large GPU idle, several cells at once fill it"
     )
     peer_timeout_s: float = Field(
         600.0, gt=0, le=86_400,

@@ -8,13 +8,9 @@ CUDA MPS, concurrently; see docs/performance.md). Pure functions, testable witho
 
 from __future__ import annotations
 
-import math
+from supreme.config import MAX_WORKERS_PER_DEVICE as MAX_PER_DEVICE
 
-__all__ = ["MAX_PER_DEVICE", "auto_per_device", "device_slots", "slot_of"]
-
-#: The most workers one device group takes (each is a process with its own CUDA context,
-#: about 0.5 GiB before any tensor).
-MAX_PER_DEVICE = 16
+__all__ = ["MAX_PER_DEVICE", "device_slots", "slot_of"]
 
 
 def device_slots(total_devices: int, per_cell: int, per_device: int) -> list[tuple[int, ...]]:
@@ -42,18 +38,3 @@ def slot_of(worker: int, slots: list[tuple[int, ...]]) -> tuple[int, ...]:
     if worker < 1:
         raise ValueError("workers are numbered from 1")
     return slots[(worker - 1) % len(slots)]
-
-
-def auto_per_device(free_bytes: int, cell_peak_bytes: int, utilisation: float, *,
-                    headroom: float = 0.9, target: float = 0.9) -> int:
-    """How many workers to put on one device: as many as fit in ``headroom`` of its free
-    memory at one cell's peak (``cell_peak_bytes``, context included), and no more than it
-    takes for the cells' summed ``utilisation`` (0..1, one cell's busy fraction) to reach
-    ``target``. At least 1, at most :data:`MAX_PER_DEVICE`."""
-    if cell_peak_bytes <= 0:
-        raise ValueError("a cell's peak memory must be positive")
-    if not 0.0 < utilisation <= 1.0 or not math.isfinite(utilisation):
-        raise ValueError("utilisation must be in (0, 1]")
-    by_memory = int(headroom * max(0, free_bytes) // cell_peak_bytes)
-    by_compute = math.ceil(target / utilisation)
-    return max(1, min(by_memory, by_compute, MAX_PER_DEVICE))
