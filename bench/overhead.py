@@ -3,6 +3,7 @@
     uv run python bench/overhead.py                          # overhead ratio, target <= 1.05
     uv run python bench/overhead.py --variants channels_last bf16 compile
     uv run python bench/overhead.py --quick                  # 512 images, width 16
+    uv run python bench/overhead.py --device cuda --batch 64  # on a GPU, data on the device
 
 **Pipeline overhead.** One training epoch of the CIFAR-style ResNet18 (supreme-vision) on
 ``--images`` CIFAR-10 images (the shared subset; random images when absent), through
@@ -11,7 +12,9 @@ progress hooks) and through a plain loop written by hand: the same initial weigh
 same batches in the same order (the same seeded permutation), the same SGD, the same
 normalisation, no augmentation on either side. Both must end with the same weights (the
 script prints the largest difference; it is 0 on a CPU). Ratio = fit / plain, median over
-interleaved rounds. Target <= 1.05.
+interleaved rounds. Target <= 1.05. With ``--device cuda`` both sides run on the GPU with
+the images already in GPU memory (``[data] on_device``, the default on CUDA), every round
+ends with a device synchronisation, and the weights agree to float rounding only.
 
 **Fast paths** (``--variants``). Each is ``fit`` with one option against ``fit`` without
 it (contiguous float32), interleaved, ratio = with / without (below 1 = faster):
@@ -60,12 +63,14 @@ def recipe(batch: int):
 
 
 def plain_epoch(model: torch.nn.Module, data, batch: int, seed: int) -> torch.nn.Module:
-    """The hand-written loop: index, scale, normalise, forward, loss, backward, step."""
+    """The hand-written loop: index, scale, normalise, forward, loss, backward, step (on
+    the device the images are on)."""
     images, labels = data.images, data.labels
-    mean = torch.tensor(CIFAR_MEAN).view(1, 3, 1, 1)
-    std = torch.tensor(CIFAR_STD).view(1, 3, 1, 1)
+    device = images.device
+    mean = torch.tensor(CIFAR_MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(CIFAR_STD, device=device).view(1, 3, 1, 1)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed)).to(device)
     model.train()
     for b in range(math.ceil(len(labels) / batch)):
         index = order[b * batch:(b + 1) * batch]
@@ -87,15 +92,18 @@ def fit_epoch(model: torch.nn.Module, data, batch: int, seed: int, fabric, chann
                augment=False)
 
 
+DEVICE = "cpu"
+
+
 def fabric_for(precision: str):
     from lightning.fabric import Fabric
 
-    return Fabric(accelerator="cpu", devices=1, precision=precision)  # type: ignore[arg-type]
+    return Fabric(accelerator=DEVICE, devices=1, precision=precision)  # type: ignore[arg-type]
 
 
 def overhead(args, data, init: dict[str, torch.Tensor]) -> None:
     fabric = fabric_for("32-true")
-    template = build(args.width, 0)
+    template = build(args.width, 0).to(fabric.device)
     models = {"fit": copy.deepcopy(template), "plain": copy.deepcopy(template)}
 
     def run(which: str):
@@ -112,7 +120,7 @@ def overhead(args, data, init: dict[str, torch.Tensor]) -> None:
     warm = data.subset(torch.arange(2 * args.batch))
     fit_epoch(copy.deepcopy(template), warm, args.batch, 1, fabric, False)  # one-off costs
     plain_epoch(copy.deepcopy(template), warm, args.batch, 1)
-    interleaved([ours, plain], args.repeats)
+    interleaved([ours, plain], args.repeats, device=fabric.device)
     diff = max((a - b).abs().max().item() for a, b in zip(
         models["fit"].state_dict().values(), models["plain"].state_dict().values(), strict=True)
         if a.is_floating_point())
@@ -151,7 +159,7 @@ def variants(args, data, init: dict[str, torch.Tensor]) -> None:
 
         base = Side("fit, float32 contiguous", one(base_model, base_fabric, False))
         fast = Side(f"fit, {name}", one(model, fabric, speed.channels_last))
-        interleaved([fast, base], args.repeats)
+        interleaved([fast, base], args.repeats, device=fabric.device)
         print(fmt_times(base))
         print(fmt_times(fast))
         extra = ""
@@ -188,14 +196,20 @@ def main() -> None:
     parser.add_argument("--skip-overhead", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--quick", action="store_true", help="512 images, width 16, 3 rounds")
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="where both loops run (cuda: images in GPU memory)")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
     if args.quick:
         args.images, args.width, args.repeats = 512, 16, 3
     if args.threads:
         torch.set_num_threads(args.threads)
     data, source = cifar_images(args.images)
-    print(f"{len(data)} {source} images, batch {args.batch}, ResNet18 width {args.width}, "
-          f"{torch.get_num_threads()} torch threads, {args.repeats} interleaved rounds")
+    if args.device == "cuda":
+        data = type(data)(data.images.cuda(), data.labels.cuda())
+    print(f"{len(data)} {source} images on {args.device}, batch {args.batch}, ResNet18 width "
+          f"{args.width}, {torch.get_num_threads()} torch threads, {args.repeats} interleaved rounds")
     init = {k: v.clone() for k, v in build(args.width, 0).state_dict().items()}
     if not args.skip_overhead:
         overhead(args, data, init)

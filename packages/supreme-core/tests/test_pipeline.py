@@ -35,20 +35,63 @@ def test_a_run_produces_every_record_and_writes_them(toy_experiment: dict[str, A
     assert record["provenance"]["method"]["distribution"] == "supreme-core"
 
 
-def test_a_rerun_reuses_every_stage_and_gives_identical_results(
+def forget_outcomes(results: supreme.Results) -> None:
+    """Remove the cells' outcome files: the next run runs every cell again."""
+    shutil.rmtree(results.run_dir / "cells")
+
+
+def test_a_rerun_of_a_finished_run_runs_nothing_and_gives_identical_results(
+    toy_experiment: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first = run(toy_experiment)
+    assert not any(e.reused for e in first.events) and first.ran == 1
+    import supreme.engine
+    import supreme.pipeline.cells
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a finished run must not be validated or run again")
+
+    # every cell's outcome is current: neither the checks before compute nor a cell run
+    monkeypatch.setattr(supreme.engine, "validate", refuse)
+    monkeypatch.setattr(supreme.pipeline.cells, "run_cells_with_runner", refuse)
+    again = run(toy_experiment)
+    assert again.ran == 0 and again.events == []
+    assert again.records == first.records and again.gates == first.gates
+    written = (again.run_dir / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in written] == json.loads(json.dumps(first.records))
+
+
+def test_a_cell_without_its_outcome_runs_again_and_reuses_every_stage(
     toy_experiment: dict[str, Any],
 ) -> None:
     first = run(toy_experiment)
-    assert not any(e.reused for e in first.events)
+    forget_outcomes(first)
     again = run(toy_experiment)
-    assert again.events and all(e.reused for e in again.events)
+    assert again.ran == 1 and again.events and all(e.reused for e in again.events)
     assert again.records == first.records
+
+
+@pytest.mark.parametrize("change", ["torch", "data"])
+def test_an_outcome_written_with_another_torch_or_other_data_files_is_stale(
+    toy_experiment: dict[str, Any], toy: Any, monkeypatch: pytest.MonkeyPatch, change: str,
+) -> None:
+    import supreme.fingerprint
+
+    run(toy_experiment)
+    if change == "torch":  # the outcome's digest names the installed torch
+        real = supreme.fingerprint.distribution_version
+        monkeypatch.setattr(supreme.fingerprint, "distribution_version",
+                            lambda name: "99.0" if name == "torch" else real(name))
+    else:  # and every dataset's file fingerprint
+        monkeypatch.setattr(toy.Toy, "fingerprint", lambda self: "other files")
+    assert run(toy_experiment).ran == 1
 
 
 def test_a_deleted_artifact_is_recomputed_and_nothing_else(toy_experiment: dict[str, Any]) -> None:
     first = run(toy_experiment)
     retrain = next(e for e in first.events if e.stage == "retrain M_r")
     shutil.rmtree(Path(toy_experiment["output_dir"]) / "store" / "models" / retrain.key)
+    forget_outcomes(first)  # a cell that runs again needs it
     again = run(toy_experiment)
     recomputed = [e.stage for e in again.events if not e.reused]
     assert recomputed == ["retrain M_r"]
@@ -60,6 +103,7 @@ def test_a_corrupted_checkpoint_is_detected_and_recomputed(toy_experiment: dict[
     train = next(e for e in first.events if e.stage == "train M_o")
     payload = Path(toy_experiment["output_dir"]) / "store" / "models" / train.key / PAYLOAD
     payload.write_bytes(payload.read_bytes()[:-100])
+    forget_outcomes(first)
     with pytest.warns(StoreWarning, match=f"artifact models/{train.key} is corrupted"):
         again = run(toy_experiment)
     assert [e.stage for e in again.events if not e.reused] == ["train M_o"]

@@ -20,22 +20,23 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from supreme.config import ExperimentConfig
+from supreme.contracts.records import StageEvent
 from supreme.errors import CellsFailed, ConfigError
 from supreme.launch.base import Launch, Launcher
 from supreme.launch.inprocess import rank_zero_env
-from supreme.pipeline.cells import leased
+from supreme.pipeline.cells import leased, read_outcomes
 from supreme.pipeline.fabric import make_fabric
-from supreme.pipeline.run import PlanView, Reporter, Results, Runner, StageEvent
+from supreme.pipeline.results import Reporter, Results
 from supreme.plan import Cell, Resolved, resolve
 from supreme.recompute import Recompute
 from supreme.recompute import parse as parse_recompute
 from supreme.registry import Registry, default
 from supreme.stage import Stage, StageKind
 from supreme.store import Store
-from supreme.validate import validate
+from supreme.validate import check_outputs, validate
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
@@ -108,11 +109,17 @@ def run(
     resolved = resolve(config, registry)
     cells = resolved.cells()
     launcher = launcher or config.launch.launcher
-    # everything checkable before compute; for SLURM, the checks that only hold where the
-    # cells will run are left to the tasks
-    validate(resolved, cells, local=launcher != "slurm")
     recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
     code = resolved.code_digest()
+    # a local run reads every cell's outcome once: a cell finished by this code, on this
+    # torch and these dataset files, is not run again
+    outcomes = read_outcomes(config, cells, code) if launcher == "local" else []
+    if outcomes and not recompute and all(o and o["status"] == "finished" for o in outcomes):
+        check_outputs(config)  # nothing to compute: the checks before compute are moot
+    else:
+        # everything checkable before compute; for SLURM, the checks that only hold where
+        # the cells will run are left to the tasks
+        validate(resolved, cells, local=launcher != "slurm")
     if config.loggers.use:
         from supreme.loggers import require_extra
 
@@ -132,15 +139,16 @@ def run(
             claim(config, overwrite=True)  # under the lease: no other experiment runs there
         return _run(config, registry, resolved, cells, reporter=reporter, fail_fast=fail_fast,
                     n_workers=n_workers, launcher=launcher, dry_run=dry_run, wait=wait,
-                    plugin_files=plugin_files, recompute=recompute, code=code)
+                    plugin_files=plugin_files, recompute=recompute, code=code,
+                    outcomes=outcomes)
 
 
 def _run(config: ExperimentConfig, registry: Registry, resolved: Resolved, cells: list[Cell], *,
          reporter: Reporter | None, fail_fast: bool, n_workers: int, launcher: str,
          dry_run: bool, wait: bool, plugin_files: Sequence[str], recompute: Recompute,
-         code: str) -> Results:
+         code: str, outcomes: Sequence[dict[str, Any] | None] = ()) -> Results:
     job = Launch(config, registry, resolved, cells, code, recompute, reporter=reporter,
-                 fail_fast=fail_fast, plugin_files=tuple(plugin_files))
+                 fail_fast=fail_fast, plugin_files=tuple(plugin_files), outcomes=outcomes)
     return choose_launcher(launcher, n_workers=n_workers, cells=len(cells), dry_run=dry_run,
                            wait=wait).launch(job)
 
@@ -216,6 +224,8 @@ def plan(config: ExperimentConfig, *, registry: Registry | None = None,
     the keys of later stages depend on them. With ``recompute`` (``--recompute``), the
     stages it would redo count as to compute.
     """
+    from supreme.pipeline.run import PlanView, Runner
+
     resolved = resolve(config, registry or default())
     cells = resolved.cells()
     validate(resolved, cells, local=config.launch.launcher != "slurm")

@@ -74,6 +74,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "recompute.py": "decides which stages --recompute redoes",
     "pipeline/__init__.py": "empty package marker",
     "pipeline/cells.py": "schedules cells and writes outcome files",
+    "pipeline/results.py": "holds what a run returns (records already computed)",
     "values.py": "checks metric values (refuses, never changes one)",
     "describe.py": "supreme describe: prints a component's settings",
     "scaffold.py": "supreme new plugin: writes a project to start from",

@@ -87,15 +87,20 @@ class Resolved:
         return self._core[stage]
 
     def code_digest(self) -> str:
-        """One digest of every component's and the core's code fingerprint: a cell outcome
-        written under another digest is stale (the code changed since)."""
+        """One digest of what a cell's numbers depend on beyond the experiment's config
+        (which its cell id hashes): every component's and the core's code fingerprint, the
+        installed torch version and every dataset's file fingerprint. A cell outcome
+        written under another digest is stale: the code, torch or the data changed since.
+        Computed without importing torch, so a finished run is answered without it."""
+        from supreme.fingerprint import distribution_version
         from supreme.store import hash_key
 
         parts = {f"{kind}:{name}": self.code(kind, name)
                  for kind in ("datasets", "models", "methods", "metrics")
                  for name in getattr(self, kind)}
-        return hash_key({**parts, **{f"core:{s}": self.core(s)
-                                     for s in ("data", "model", "evaluate")}})
+        parts |= {f"core:{s}": self.core(s) for s in ("data", "model", "evaluate")}
+        parts |= {f"data:{name}": spec.fingerprint() for name, spec in self.datasets.items()}
+        return hash_key({**parts, "torch": distribution_version("torch")})
 
     def needs(self, need: str) -> bool:
         return any(need in m.needs for m in self.metrics.values())

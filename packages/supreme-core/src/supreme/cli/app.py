@@ -97,6 +97,10 @@ def run(
     if not wait:
         typer.echo(f"submitted; follow it with: supreme status {results.run_dir}", err=True)
         return
+    if results.ran == 0 and results.cells:
+        typer.echo(f"every cell had finished with this code, torch and data: read "
+                   f"{results.cells} outcome file(s) from {results.run_dir / 'cells'} "
+                   "(--recompute STAGE computes again)", err=True)
     if as_json:
         payload = {"run_dir": str(results.run_dir), "records": results.records,
                    "failures": results.failures, "gates": results.gates}

@@ -17,14 +17,14 @@ processes with :func:`supreme.launch.bootstrap.start_process`, and returns the c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from supreme.config import ExperimentConfig
     from supreme.pipeline.cells import Collected
-    from supreme.pipeline.run import Reporter, Results
+    from supreme.pipeline.results import Reporter, Results
     from supreme.plan import Cell, Resolved
     from supreme.recompute import Recompute
     from supreme.registry import Registry
@@ -45,12 +45,28 @@ class Launch:
     fail_fast: bool = False
     #: ``--plugin`` files beyond the registry's own (for processes started elsewhere)
     plugin_files: Sequence[str] = ()
+    #: the cells' current outcomes read once before launching (``None``: no finished or
+    #: failed outcome written by this code); empty when the launcher reads them itself
+    outcomes: Sequence[dict[str, Any] | None] = ()
 
-    def collect(self, *, write: bool = True) -> Collected:
-        """The outcome files of every cell, merged (:func:`~supreme.pipeline.cells.collect`)."""
+    def pending(self) -> list[int]:
+        """The cells to run: those without a finished outcome (all under ``--recompute``)."""
+        from supreme.pipeline.cells import pending_cells
+
+        return pending_cells(self.config, self.cells, self.code, self.recompute,
+                             outcomes=self.outcomes or None)
+
+    def collect(self, *, write: bool = True, ran: Iterable[int] | None = None) -> Collected:
+        """The outcome files of every cell, merged (:func:`~supreme.pipeline.cells.collect`).
+        With ``ran`` (the cells this launch ran), the other cells' outcomes are those read
+        before launching: each file is read once."""
         from supreme.pipeline.cells import collect
 
-        return collect(self.config, cells=self.cells, write=write, code=self.code)
+        known: dict[int, dict[str, Any] | None] = {}
+        if ran is not None and self.outcomes:
+            skip = set(ran)
+            known = {i: o for i, o in enumerate(self.outcomes) if i not in skip}
+        return collect(self.config, cells=self.cells, write=write, code=self.code, known=known)
 
 
 class Launcher(Protocol):

@@ -14,7 +14,7 @@ from supreme.launch.base import Launch
 
 if TYPE_CHECKING:
     from supreme.config import ExperimentConfig
-    from supreme.pipeline.run import Results
+    from supreme.pipeline.results import Results
 
 
 def rank_zero_env() -> bool:
@@ -40,25 +40,41 @@ class InProcess:
 
     def launch(self, job: Launch) -> Results:
         from supreme.pipeline.cells import run_cells_with_runner, write_config
-        from supreme.pipeline.run import Results
+        from supreme.pipeline.results import Results
 
         config = job.config
         if rank_zero_env():
             write_config(config)
+        # finished cells are not run again: their outcomes are the results (every rank of
+        # a distributed run reads the same files before any of them computes)
+        pending = job.pending()
+        if not pending:  # nothing to compute: neither torch nor Lightning is imported
+            merged = job.collect(write=rank_zero_env(), ran=())
+            return Results(merged.records, config.run_dir(), [], merged.failures,
+                           len(job.cells), _env_rank(), gates=merged.gates, ran=0)
         try:
             outcomes, runner = run_cells_with_runner(
-                config, None, registry=job.registry, reporter=job.reporter,
+                config, pending, registry=job.registry, reporter=job.reporter,
                 fail_fast=job.fail_fast, resolved=job.resolved, recompute=job.recompute,
                 open_loggers=loggers_of(config))
         except Interrupted:
             if rank_zero_env():
-                job.collect()  # what finished stays reported
+                job.collect(ran=pending)  # what finished stays reported
             raise
         if not runner.fabric.is_global_zero:
             records = [r for o in outcomes for r in o.records]
             failures = [f for o in outcomes for f in o.failures]
             return Results(records, config.run_dir(), runner.events, failures, len(job.cells),
-                           runner.fabric.global_rank)
-        merged = job.collect()
+                           runner.fabric.global_rank, ran=len(pending))
+        merged = job.collect(ran=pending)
         return Results(merged.records, config.run_dir(), runner.events, merged.failures,
-                       len(job.cells), gates=merged.gates)
+                       len(job.cells), gates=merged.gates, ran=len(pending))
+
+
+def _env_rank() -> int:
+    """This process's global rank as its launcher set it (0 outside distributed runs)."""
+    for name in ("RANK", "SLURM_PROCID"):
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return 0

@@ -45,7 +45,7 @@ from supreme.recompute import Recompute
 
 if TYPE_CHECKING:
     from supreme.launch.base import Launch as LaunchJob
-    from supreme.pipeline.run import Results
+    from supreme.pipeline.results import Results
 
 INSTALL_HINT = 'pip install "supreme-core[slurm]"'
 
@@ -654,7 +654,7 @@ class Slurm:
 
     def launch(self, job: LaunchJob) -> Results:
         from supreme.pipeline.cells import write_config
-        from supreme.pipeline.run import Results
+        from supreme.pipeline.results import Results
 
         config = job.config
         if not self.dry_run:

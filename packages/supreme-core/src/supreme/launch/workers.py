@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from supreme.contracts.records import StageEvent
     from supreme.launch.base import Launch
     from supreme.observers import Observers
-    from supreme.pipeline.run import Reporter, Results
+    from supreme.pipeline.results import Reporter, Results
 
 
 def device_env(config: ExperimentConfig, worker: int, n_workers: int) -> dict[str, str]:
@@ -257,22 +257,23 @@ class LocalWorkers:
         self.n_workers = n_workers
 
     def launch(self, job: Launch) -> Results:
-        from supreme.pipeline.cells import pending_cells, write_config
-        from supreme.pipeline.run import Results
+        from supreme.pipeline.cells import write_config
+        from supreme.pipeline.results import Results
 
         config = job.config
         write_config(config)
         # finished cells need no worker: a rerun of a finished grid starts no process
-        pending = pending_cells(config, job.cells, job.code, job.recompute)
+        pending = job.pending()
         try:
             events = run_with_workers(config, job.cells, self.n_workers, indices=pending,
                                       reporter=job.reporter, fail_fast=job.fail_fast,
                                       plugin_files=job.plugin_files, recompute=job.recompute,
                                       hooks=job.registry.hooks) if pending else []
         except Interrupted:
-            job.collect()  # what finished stays reported
+            job.collect(ran=pending)  # what finished stays reported
             raise
-        merged = job.collect()
+        merged = job.collect(ran=pending)
         # a worker that died without a word (killed, out of host memory) leaves its cells missing
         return Results(merged.records, config.run_dir(), events, merged.failures, len(job.cells),
-                       unfinished=merged.counts()["missing"], gates=merged.gates)
+                       unfinished=merged.counts()["missing"], gates=merged.gates,
+                       ran=len(pending))

@@ -23,7 +23,7 @@ import os
 import socket
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -67,8 +67,9 @@ class Collected:
     """The merged outcome files of an experiment's cells."""
 
     cells: list[Cell]
-    records: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    #: as read from the outcome files (written from :class:`Record` / :class:`Failure`)
+    records: list[Record] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     #: per cell index: "finished", "failed" or "missing"
     status: dict[int, str] = field(default_factory=dict)
     #: one entry per cell whose reference models were checked: the cell's fields + verdict
@@ -107,14 +108,24 @@ def read_outcome(path: Path, code: str | None = None) -> dict[str, Any] | None:
     return data
 
 
+def read_outcomes(config: ExperimentConfig, cells: Sequence[Cell],
+                  code: str | None) -> list[dict[str, Any] | None]:
+    """Every cell's current outcome (:func:`read_outcome`), in grid order: the one pass over
+    the outcome files a launch makes before it runs anything."""
+    return [read_outcome(cell_path(config, cell), code) for cell in cells]
+
+
 def pending_cells(config: ExperimentConfig, cells: Sequence[Cell], code: str | None,
-                  recompute: Recompute | None = None) -> list[int]:
+                  recompute: Recompute | None = None, *,
+                  outcomes: Sequence[dict[str, Any] | None] | None = None) -> list[int]:
     """Indices of the cells that still need a run: no finished outcome written by this
-    code (every cell when ``--recompute`` asks for something)."""
+    code (every cell when ``--recompute`` asks for something). ``outcomes`` are those
+    :func:`read_outcomes` already read (default: read them now)."""
     if recompute:
         return list(range(len(cells)))
-    return [i for i, c in enumerate(cells)
-            if (o := read_outcome(cell_path(config, c), code)) is None or o["status"] != "finished"]
+    if outcomes is None:
+        outcomes = read_outcomes(config, cells, code)
+    return [i for i, o in enumerate(outcomes) if o is None or o["status"] != "finished"]
 
 
 def write_config(config: ExperimentConfig) -> None:
@@ -127,15 +138,18 @@ def write_config(config: ExperimentConfig) -> None:
 
 def collect(config: ExperimentConfig, registry: Registry | None = None, *,
             cells: Sequence[Cell] | None = None, write: bool = True,
-            code: str | None = None) -> Collected:
+            code: str | None = None,
+            known: Mapping[int, dict[str, Any] | None] | None = None) -> Collected:
     """Merge the outcome files of the experiment's cells (in grid order) and write
     ``results.jsonl`` and ``failures.jsonl`` (when ``write``). With ``code``, outcomes
-    written by other code are left out (counted as missing)."""
+    written by other code are left out (counted as missing). ``known``: outcomes already
+    read by cell index (cells no process ran since); only the other files are read."""
     if cells is None:
         cells = resolve(config, registry or default()).cells()
+    known = known or {}
     merged = Collected(list(cells))
     for index, cell in enumerate(cells):
-        outcome = read_outcome(cell_path(config, cell), code)
+        outcome = known[index] if index in known else read_outcome(cell_path(config, cell), code)
         if outcome is None:
             merged.status[index] = "missing"
             continue

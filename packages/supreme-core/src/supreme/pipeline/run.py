@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +42,8 @@ from supreme.pipeline.fabric import (
     synchronize,
 )
 from supreme.pipeline.resources import ResourceMonitor, gather_ranks
+from supreme.pipeline.results import Reporter as Reporter  # re-exported
+from supreme.pipeline.results import Results as Results  # re-exported
 from supreme.pipeline.services import unlearn_data as build_unlearn_data
 from supreme.pipeline.split import Split, build_split, from_tensors
 from supreme.pipeline.train import fit, unwrap
@@ -60,50 +62,6 @@ if TYPE_CHECKING:
     import torch
     from lightning.fabric import Fabric
     from torch import nn
-
-
-Reporter = Callable[[StageEvent], None]
-
-
-@dataclass
-class Results:
-    """The records of a run (one per cell, method, metric and key) and its stage log."""
-
-    records: list[Record]
-    run_dir: Path
-    events: list[StageEvent] = field(default_factory=list)
-    #: one record per failed stage (cell fields, method, metric, stage, error_type, error)
-    failures: list[Failure] = field(default_factory=list)
-    #: how many cells the experiment has
-    cells: int = 0
-    #: this process's global rank (only rank 0 writes and prints)
-    rank: int = 0
-    #: cells that neither finished nor recorded a failure (cancelled or killed tasks)
-    unfinished: int = 0
-    #: per checked cell: its fields and the reference-model verdict (supreme/gates.py)
-    gates: list[dict[str, Any]] = field(default_factory=list)
-
-    def failed_gates(self) -> list[dict[str, Any]]:
-        """The cells whose reference models failed a check."""
-        return [g for g in self.gates if not g.get("passed", True)]
-
-    def values(self, method: str, metric: str, key: str, **where: Any) -> list[float]:
-        """The finite values of one (method, metric, key); a value a metric declared
-        non-finite (recorded as null) is left out."""
-        return [
-            r["value"]
-            for r in self.records
-            if r["method"] == method and r["metric"] == metric and r["key"] == key
-            and r["value"] is not None and all(r.get(k) == v for k, v in where.items())
-        ]
-
-    def mean(self, method: str, metric: str, key: str, **where: Any) -> float:
-        values = self.values(method, metric, key, **where)
-        if not values:
-            raise KeyError(f"no result for {method}/{metric}/{key}")
-        return sum(values) / len(values)
-
-
 
 
 @dataclass

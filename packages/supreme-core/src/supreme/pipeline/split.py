@@ -19,11 +19,13 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
-
-import torch
+from typing import TYPE_CHECKING
 
 from supreme.contracts.data import DatasetSpec, ImageTensors
 from supreme.errors import ConfigError
+
+if TYPE_CHECKING:  # torch is imported where a split is built: naming targets needs none
+    import torch
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,8 @@ def build_split(
                 f"random-scenario target {target!r} would forget {size} of {n} training samples",
                 "Forget fewer samples: the retain set must not be empty.",
             )
+        import torch
+
         g = torch.Generator().manual_seed(split_seed(spec.name, scenario, target, seed))
         order = torch.randperm(n, generator=g)
         forget = order[:size].sort().values
