@@ -17,6 +17,7 @@ from supreme_metrics.js_divergence import JSDivergence
 from supreme_metrics.layerwise_distance import LayerwiseDistance
 from supreme_metrics.loss import Loss
 from supreme_metrics.mia import MIA
+from supreme_metrics.relearn_time import RelearnTime
 from supreme_metrics.resources import Resources
 from supreme_metrics.timing import Time
 from supreme_metrics.zrf import ZRF
@@ -33,6 +34,7 @@ METRICS: list[type[Metric]] = [
     LayerwiseDistance,
     ZRF,
     MIA,
+    RelearnTime,
     Time,
     Resources,
 ]

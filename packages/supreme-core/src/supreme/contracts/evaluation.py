@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -27,6 +27,9 @@ class Outputs:
 
 
 Forward = Callable[["nn.Module", ImageTensors, bool], Outputs]
+#: ``batches(tensors, batch_size, seed)``: shuffled training batches ``(x, y)``, preprocessed
+#: for the evaluated model and on its device, without augmentation (rank-local)
+Batches = Callable[[ImageTensors, int, int], "Iterable[tuple[torch.Tensor, torch.Tensor]]"]
 
 
 @dataclass
@@ -53,6 +56,9 @@ class EvalContext:
     resources: Mapping[str, float] = field(default_factory=dict)
     #: Builds a freshly initialised network of the evaluated architecture (ZRF).
     new_model: Callable[[], nn.Module] | None = None
+    #: Training batches of a split for a metric that trains a copy of a model
+    #: (``relearn_time``); ``forward`` evaluates such a copy (uncached).
+    batches: Batches | None = None
     _cache: dict[tuple[str, str, bool], Outputs] = field(default_factory=dict, repr=False)
     #: How many forward passes were actually run (for tests and benchmarks).
     forward_passes: int = 0

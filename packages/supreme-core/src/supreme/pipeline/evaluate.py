@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -24,6 +25,15 @@ def penultimate_layer(model: nn.Module) -> nn.Module | None:
         if isinstance(module, nn.Linear):
             last = module
     return last
+
+
+def training_batches(transform: BatchTransform, device: Any) -> Callable[..., Any]:
+    """``EvalContext.batches``: shuffled, preprocessed, rank-local batches on ``device``."""
+
+    def batches(tensors: ImageTensors, batch_size: int, seed: int) -> TensorLoader:
+        return TensorLoader(tensors, batch_size, transform=transform, device=device,
+                            shuffle=True, seed=seed)
+    return batches
 
 
 class Forward:

@@ -35,7 +35,7 @@ from supreme.gates import describe_failures, floors_for, record_flag
 from supreme.gates import verdict as gate_verdict
 from supreme.observers import Observers
 from supreme.pipeline.data import BatchTransform
-from supreme.pipeline.evaluate import Forward
+from supreme.pipeline.evaluate import Forward, training_batches
 from supreme.pipeline.fabric import (
     identity,
     seed_everything,
@@ -652,6 +652,7 @@ class Runner:
             num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
             forget_class=split.forget_class, seed=cell.eval_seed,
             timings=timings, resources=row.resources, new_model=new_model,
+            batches=training_batches(data.transform, self.fabric.device),
         )
 
     def _record(self, cell: Cell, method: str, metric: str, entry: Sequence[Any],

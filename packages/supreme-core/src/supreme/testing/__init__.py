@@ -204,8 +204,13 @@ def make_eval_context(
     **extra: Any,
 ) -> EvalContext:
     """An :class:`EvalContext` over ``splits`` with the real cached forward pass."""
+    from supreme.pipeline.evaluate import training_batches
+
     channels = int(next(iter(splits.values())).images.shape[1])
-    forward = Forward(fabric or cpu_fabric(), transform or tiny_transform(channels), batch_size)
+    fabric = fabric or cpu_fabric()
+    transform = transform or tiny_transform(channels)
+    forward = Forward(fabric, transform, batch_size)
+    extra.setdefault("batches", training_batches(transform, fabric.device))
     return EvalContext(
         method="test",
         models=dict(models),
