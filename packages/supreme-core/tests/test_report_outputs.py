@@ -103,6 +103,39 @@ def test_leaderboard_rows_in_the_community_format() -> None:
     ]
 
 
+def test_leaderboard_adds_the_relearn_column_only_where_it_was_measured() -> None:
+    records = [record("retrain", 0.0, seed=0), record("original", 100.0, seed=0),
+               record("retrain", 40.0, seed=0, metric="relearn_time", key="steps"),
+               record("original", 0.0, seed=0, metric="relearn_time", key="steps"),
+               {**record("retrain", 1.0, seed=0), "dataset": "other"}]
+    text = leaderboard(records)
+    assert "Relearn (steps): SGD steps on the forget set" in text
+    toy = text[text.index("## Full-class unlearning: toy / tiny"):].splitlines()
+    assert toy[4] == ("| Method | Forget acc. | Retain acc. | MIA | Time (s) | Relearn (steps) "
+                      "| Seeds (T/U/E) | Model link |")
+    assert toy[6] == "| Retrain (reference) | 0.00 | – | – | – | 40 | 1/1/1 | – |"
+    assert toy[7] == "| Original (no unlearning) | 100.00 | – | – | – | 0 | 1/1/1 | – |"
+    other = text[text.index("## Full-class unlearning: other / tiny"):].splitlines()
+    assert "Relearn" not in other[4]  # not measured in that section: the community columns
+    assert "Relearn" not in leaderboard(records[:2])
+
+
+def test_the_metrics_legend_gives_each_metric_its_own_line(tmp_path: Path, toy: Any) -> None:
+    from supreme.report import legend
+
+    described = legend.describe(["toy_accuracy", "gone", "toy_accuracy"])
+    assert described == [("toy_accuracy", toy.ToyAccuracy.describe()), ("gone", legend.NOT_INSTALLED)]
+    assert toy.ToyAccuracy.describe()  # a real line, from the class docstring
+    run = write_run(tmp_path / "run", [record("retrain", 0.0, seed=0, metric="toy_accuracy")])
+    files = write_report(run)
+    tables = files["markdown"].read_text()
+    assert f"# Metrics\n\n{legend.READING}\n\n- `toy_accuracy`: {toy.ToyAccuracy.describe()}\n" \
+        in tables
+    page = files["html"].read_text()
+    assert '<a href="#metrics">Metrics</a>' in page
+    assert f"<dt><code>toy_accuracy</code></dt><dd>{toy.ToyAccuracy.describe()}</dd>" in page
+
+
 def test_leaderboard_sections_per_scenario_and_forget_size() -> None:
     def rnd(target: str) -> dict[str, Any]:
         return {**record("retrain", 1.0, seed=0), "scenario": "random", "target": target,

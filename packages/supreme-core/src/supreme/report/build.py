@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-from supreme.report import html_report, leaderboard, ranking, references
+from supreme.report import html_report, leaderboard, legend, ranking, references
 from supreme.report.failures import failure_rows, load_failures
 from supreme.report.tables import (
     details_markdown,
@@ -80,10 +80,11 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
              "ranking": out / "ranking.csv", "leaderboard": out / "leaderboard.md"}
 
     after = {(g.dataset, g.model, g.scenario): ranking.markdown_section(g) for g in rankings}
+    metrics = legend.describe(r["metric"] for r in finite)
     atomic_write_bytes(files["csv"], tidy_csv(every).encode())
     tables = markdown(summaries, after,
                       references.section_markdown(gates) + _failures_markdown(failures)
-                      + details_markdown(detail_summaries))
+                      + legend.markdown(metrics) + details_markdown(detail_summaries))
     banner = "\n".join(references.banner_markdown(gates))
     atomic_write_bytes(files["markdown"], (banner + "\n" + tables if banner else tables).encode())
     atomic_write_bytes(files["latex"], latex(summaries).encode())
@@ -112,7 +113,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     experiment = ", ".join(dict.fromkeys(str(r["experiment"]) for r in records if r.get("experiment")))
     page = html_report.render(summaries, rankings, plots, failures, experiment=experiment,
                               config=html_report.load_config(run_dir), plots_note=note,
-                              gates=gates, details=detail_summaries)
+                              gates=gates, details=detail_summaries, legend=metrics)
     files["html"] = out / "report.html"
     atomic_write_bytes(files["html"], page.encode())
     return files

@@ -7,7 +7,8 @@ too (forgetting 1% and 10% of the data are different tasks), titled like the ref
     ## Full-class unlearning: digits / resnet18
     ## Random-sample unlearning: cifar10 / vit (forget 1%)
 
-Columns: Method | Forget acc. | Retain acc. | MIA | Time (s) | Seeds (T/U/E) | Model link,
+Columns: Method | Forget acc. | Retain acc. | MIA | Time (s) | Seeds (T/U/E) | Model link
+(plus ``Relearn (steps)`` from ``relearn_time:steps`` after Time when a section has it),
 from ``accuracy:forget_test``, ``accuracy:retain_test`` (percent), ``mia:forget_train``
 (fraction) and ``time:unlearn_seconds``, each mean ± std over seeds after averaging the
 forget targets per seed; "–" where the metric was not measured. The reference rows come
@@ -34,6 +35,11 @@ COLUMNS = (
     ("Retain acc.", "accuracy", "retain_test", ".2f"),
     ("MIA", "mia", "forget_train", ".3f"),
     ("Time (s)", "time", "unlearn_seconds", ".2f"),
+)
+#: columns added after those when a section's records have the metric (the community
+#: format has none of them): the stronger evidence of forgetting (issue 19)
+EXTRA_COLUMNS = (
+    ("Relearn (steps)", "relearn_time", "steps", ".0f"),
 )
 REFERENCE_ROWS = ((RETRAIN, "Retrain (reference)"), (ORIGINAL, "Original (no unlearning)"))
 DASH = "–"
@@ -91,12 +97,14 @@ def section(title: str, records: Sequence[dict[str, Any]],
     rows = [(m, label) for m, label in REFERENCE_ROWS if m in methods]
     rows += [(m, _name(m)) for m in order if m not in dict(REFERENCE_ROWS)]
     targets = ", ".join(dict.fromkeys(str(r["target"]) for r in records))
+    present = {(r["metric"], r["key"]) for r in records}
+    columns = [*COLUMNS, *(c for c in EXTRA_COLUMNS if (c[1], c[2]) in present)]
     out = [f"## {title}", "", f"Targets: {targets}.", "",
-           "| Method | " + " | ".join(c[0] for c in COLUMNS) + " | Seeds (T/U/E) | Model link |",
-           "|---|" + "---|" * (len(COLUMNS) + 2)]
+           "| Method | " + " | ".join(c[0] for c in columns) + " | Seeds (T/U/E) | Model link |",
+           "|---|" + "---|" * (len(columns) + 2)]
     for method, label in rows:
         cells = [_cell(list(means.get((metric, key, method), {}).values()), fmt)
-                 for _, metric, key, fmt in COLUMNS]
+                 for _, metric, key, fmt in columns]
         i, j, k = seed_counts(seed_of(r) for r in records if r["method"] == method)
         out.append(f"| {label} | " + " | ".join(cells) + f" | {i}/{j}/{k} | {DASH} |")
     out.append("")
@@ -111,7 +119,10 @@ def leaderboard(records: Sequence[dict[str, Any]],
            "the forget set called member, time in seconds; mean ± std over seeds (values first "
            "averaged over forget targets per seed); Seeds (T/U/E): training seeds, unlearning "
            "seeds per training seed, evaluation seeds per unlearning seed; – when not "
-           "measured. Methods are ordered by distance to retrain (see ranking.csv).", ""]
+           "measured. Methods are ordered by distance to retrain (see ranking.csv)."
+           + (" Relearn (steps): SGD steps on the forget set until its accuracy is back near "
+              "the original model's (closer to retrain's is better)."
+              if any(r["metric"] == "relearn_time" for r in records) else ""), ""]
     for title, rows in sections(records):
         out += section(title, rows, rank_by)
     return "\n".join(out)
