@@ -71,6 +71,23 @@ def test_a_cell_without_its_outcome_runs_again_and_reuses_every_stage(
     assert again.records == first.records
 
 
+@pytest.mark.parametrize("damage", [
+    lambda o: {**o, "records": "not a list"},
+    lambda o: {**o, "records": [1, 2]},
+    lambda o: {k: v for k, v in o.items() if k != "failures"},
+    lambda o: {**o, "gates": [True]},
+    lambda o: {**o, "status": "running"},
+], ids=["records-text", "records-numbers", "no-failures", "gates-list", "unfinished"])
+def test_a_damaged_outcome_file_is_not_taken_for_results(
+    toy_experiment: dict[str, Any], damage: Any,
+) -> None:
+    first = run(toy_experiment)
+    [path] = (first.run_dir / "cells").iterdir()
+    path.write_text(json.dumps(damage(json.loads(path.read_text()))))
+    again = run(toy_experiment)
+    assert again.ran == 1 and again.records == first.records  # the cell ran again
+
+
 @pytest.mark.parametrize("change", ["torch", "data"])
 def test_an_outcome_written_with_another_torch_or_other_data_files_is_stale(
     toy_experiment: dict[str, Any], toy: Any, monkeypatch: pytest.MonkeyPatch, change: str,

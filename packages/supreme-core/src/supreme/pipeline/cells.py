@@ -92,7 +92,9 @@ def cell_path(config: ExperimentConfig, cell: Cell) -> Path:
 
 
 def read_outcome(path: Path, code: str | None = None) -> dict[str, Any] | None:
-    """A cell's outcome file, or ``None`` if it is missing or unreadable (then: rerun).
+    """A cell's outcome file, or ``None`` if it is missing, unreadable or malformed (then:
+    rerun; a rerun of a finished run returns what these files hold, so a damaged one must
+    not pass for results).
 
     With ``code`` (:meth:`Resolved.code_digest`), an outcome written by other code is
     stale and counts as missing too: its records may not be what the code computes now.
@@ -102,6 +104,11 @@ def read_outcome(path: Path, code: str | None = None) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     if not (isinstance(data, dict) and data.get("status") in ("finished", "failed")):
+        return None
+    rows = [data.get("records"), data.get("failures")]
+    if not all(isinstance(r, list) and all(isinstance(x, dict) for x in r) for r in rows):
+        return None
+    if data.get("gates") is not None and not isinstance(data["gates"], dict):
         return None
     if code is not None and data.get("code") != code:
         return None
