@@ -249,3 +249,39 @@ def test_channels_last_runs_the_whole_pipeline_under_its_own_keys(
         (r["method"], r["metric"], r["key"]) for r in plain.records]
     for a, b in zip(plain.records, fast.records, strict=True):
         assert b["value"] == pytest.approx(a["value"], rel=1e-3, abs=1e-3)
+
+
+def test_load_results_reads_back_what_the_run_returned(toy_experiment: dict[str, Any]) -> None:
+    first = run(toy_experiment)
+    loaded = supreme.load_results(first.run_dir)
+    assert loaded.records == json.loads(json.dumps(first.records))
+    assert loaded.failures == first.failures and loaded.gates == first.gates
+    assert loaded.cells == first.cells == 1 and loaded.ran is None and loaded.events == []
+    assert loaded.mean("retrain", "toy_accuracy", "forget_test") == 0.0
+
+
+def test_results_to_pandas_is_the_tidy_table(toy_experiment: dict[str, Any]) -> None:
+    from supreme.pipeline.results import TIDY_COLUMNS
+
+    results = run(toy_experiment)
+    frame = results.to_pandas()
+    assert tuple(frame.columns) == TIDY_COLUMNS and len(frame) == len(results.records) == 12
+    assert str(frame["train_seed"].dtype) == "Int64" and str(frame["value"].dtype) == "float64"
+    assert frame["detail"].dtype == bool and not frame["detail"].any()
+    row = frame[(frame.method == "retrain") & (frame.metric == "toy_accuracy")
+                & (frame.key == "forget_test")]
+    assert row["value"].tolist() == [0.0] and row["dataset"].tolist() == ["toy"]
+    assert json.loads(row["provenance"].iloc[0])["method"]["distribution"] == "supreme-core"
+    # a key declared a detail, and a value declared non-finite (recorded as null)
+    results.records[0] = {**results.records[0], "detail": True}
+    results.records[1] = {**results.records[1], "value": None, "non_finite": "nan"}
+    frame = results.to_pandas()
+    assert frame["detail"].tolist()[:2] == [True, False]
+    assert pd_isna(frame["value"].iloc[1]) and frame["non_finite"].iloc[1] == "nan"
+    assert len(results.to_pandas(details=False)) == 11
+
+
+def pd_isna(value: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))

@@ -36,6 +36,7 @@ from supreme.registry import list_components, register_plugin, unregister_plugin
 
 if TYPE_CHECKING:
     from supreme.engine import Results, run
+    from supreme.report import load_results
 
 __version__ = "0.3.0"
 
@@ -57,6 +58,7 @@ __all__ = [
     "hookimpl",
     "list_components",
     "load_config",
+    "load_results",
     "register_plugin",
     "run",
     "unregister_plugin",
@@ -68,4 +70,8 @@ def __getattr__(name: str) -> Any:
         from supreme import engine
 
         return getattr(engine, name)
+    if name == "load_results":
+        from supreme.report import load_results
+
+        return load_results
     raise AttributeError(f"module 'supreme' has no attribute {name!r}")

@@ -6,12 +6,40 @@ finished (the engine's reuse path) and reading results import neither torch nor 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from supreme.contracts.records import Failure, Record, StageEvent
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+CSV_COLUMNS = ("experiment", "dataset", "model", "scenario", "target", "train_seed",
+               "unlearn_seed", "eval_seed", "method", "metric", "key", "value")
+#: The columns of ``results.csv`` and ``results.parquet``: the record's fields (``detail``
+#: true for a key its metric declared a detail, else empty), the store key of the
+#: evaluated model, and the provenance as a compact JSON string.
+TIDY_COLUMNS = (*CSV_COLUMNS, "non_finite", "detail", "artifact", "provenance")
+_INT_COLUMNS = ("train_seed", "unlearn_seed", "eval_seed")
+
+
+def tidy_rows(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One dict per record with :data:`TIDY_COLUMNS` (missing fields: None)."""
+    rows = []
+    for r in records:
+        row = {c: r.get(c) for c in CSV_COLUMNS}
+        row["non_finite"] = r.get("non_finite")
+        row["detail"] = True if r.get("detail") else None
+        row["artifact"] = r.get("artifact")
+        provenance = r.get("provenance")
+        row["provenance"] = (None if provenance is None else
+                             json.dumps(provenance, sort_keys=True, separators=(",", ":"), default=str))
+        rows.append(row)
+    return rows
+
 
 #: called with every stage event of a run (``supreme run`` prints them)
 Reporter = Callable[[StageEvent], None]
@@ -57,3 +85,29 @@ class Results:
         if not values:
             raise KeyError(f"no result for {method}/{metric}/{key}")
         return sum(values) / len(values)
+
+    def to_pandas(self, *, details: bool = True) -> pd.DataFrame:
+        """The records as a tidy :class:`pandas.DataFrame`: one row per cell, method, metric
+        and key, with the columns of ``results.csv`` (:data:`TIDY_COLUMNS`: the cell's
+        fields and seeds, ``method``, ``metric``, ``key``, ``value``, ``non_finite``,
+        ``detail``, the evaluated model's store key ``artifact`` and ``provenance`` as
+        compact JSON). Seeds are ``Int64``, ``value`` ``float64`` (NaN where a metric
+        declared the value non-finite: see ``non_finite``), ``detail`` boolean.
+        ``details=False`` leaves out the keys metrics declare details (per-layer values).
+        Needs pandas (``pip install 'supreme-core[report]'``)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            from supreme.errors import UsageError
+
+            raise UsageError("Results.to_pandas needs pandas, which is not installed",
+                             "Install the report extra: pip install 'supreme-core[report]'."
+                             ) from None
+        records = self.records if details else [r for r in self.records if not r.get("detail")]
+        rows = tidy_rows(records)
+        frame = pd.DataFrame(rows, columns=list(TIDY_COLUMNS))
+        for column in _INT_COLUMNS:
+            frame[column] = frame[column].astype("Int64")
+        frame["value"] = frame["value"].astype("float64")
+        frame["detail"] = frame["detail"].fillna(False).astype(bool)
+        return frame

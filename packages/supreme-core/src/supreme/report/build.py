@@ -12,13 +12,14 @@ import importlib
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from supreme.report import html_report, leaderboard, legend, ranking, references
-from supreme.report.failures import failure_rows, load_failures
+from supreme.report.failures import failure_rows
+from supreme.report.load import load_results
 from supreme.report.tables import (
     details_markdown,
     latex,
-    load_records,
     markdown,
     split_details,
     summarise,
@@ -62,15 +63,16 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     :data:`supreme.report.ranking.DEFAULT_RANK_BY`). Returns ``{kind: path}`` of what was
     written; ``plots`` is the plots folder.
     """
-    every = load_records(run_dir)
+    results = load_results(run_dir)
+    every: list[dict[str, Any]] = list(results.records)  # type: ignore[arg-type]
     # a value a metric declared non-finite is null: listed in the CSV and Parquet files,
     # left out of every statistic, ranking and plot
     finite = [r for r in every if r.get("value") is not None]
     # keys a metric declared details (per-layer values...): out of the summary tables,
     # leaderboard and plots, into a details section; a ranking may still name one
     records, details = split_details(finite)
-    failures = load_failures(run_dir)
-    gates = references.load_gates(run_dir)
+    failures: list[dict[str, Any]] = list(results.failures)  # type: ignore[arg-type]
+    gates = results.gates
     keys = ranking.parse_rank_by(rank_by)
     rankings = ranking.rank(finite, keys, explicit=bool(rank_by))
     summaries = summarise(records)

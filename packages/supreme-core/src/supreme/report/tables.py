@@ -23,12 +23,15 @@ from typing import Any
 
 from supreme.contracts.method import RETRAIN
 from supreme.errors import UsageError
+from supreme.pipeline.results import (  # re-exported: the tidy table is the results'
+    _INT_COLUMNS,
+    TIDY_COLUMNS,
+    tidy_rows,
+)
 from supreme.store import atomic_write_bytes
 
 Seed = tuple[int, int, int]
 GROUP_KEYS = ("dataset", "model", "scenario")
-CSV_COLUMNS = ("experiment", "dataset", "model", "scenario", "target", "train_seed",
-               "unlearn_seed", "eval_seed", "method", "metric", "key", "value")
 BOOTSTRAP_SAMPLES = 10_000
 
 
@@ -293,28 +296,6 @@ def latex(summaries: Sequence[Summary]) -> str:
                        + r" \\")
         out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{_tex(title(s))}}}", r"\end{table}", ""]
     return "\n".join(out)
-
-
-#: The columns of ``results.csv`` and ``results.parquet``: the record's fields (``detail``
-#: true for a key its metric declared a detail, else empty), the store key of the
-#: evaluated model, and the provenance as a compact JSON string.
-TIDY_COLUMNS = (*CSV_COLUMNS, "non_finite", "detail", "artifact", "provenance")
-_INT_COLUMNS = ("train_seed", "unlearn_seed", "eval_seed")
-
-
-def tidy_rows(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One dict per record with :data:`TIDY_COLUMNS` (missing fields: None)."""
-    rows = []
-    for r in records:
-        row = {c: r.get(c) for c in CSV_COLUMNS}
-        row["non_finite"] = r.get("non_finite")
-        row["detail"] = True if r.get("detail") else None
-        row["artifact"] = r.get("artifact")
-        provenance = r.get("provenance")
-        row["provenance"] = (None if provenance is None else
-                             json.dumps(provenance, sort_keys=True, separators=(",", ":"), default=str))
-        rows.append(row)
-    return rows
 
 
 def tidy_csv(records: Sequence[dict[str, Any]]) -> str:
