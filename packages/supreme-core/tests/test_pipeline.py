@@ -285,3 +285,25 @@ def pd_isna(value: Any) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_data_on_device_auto_keeps_a_dataset_on_a_gpu_only_when_it_fits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+    from supreme.contracts import ImageTensors
+    from supreme.pipeline.run import AUTO_DEVICE_SHARE, keep_on_device, resident_bytes
+
+    cuda, cpu = torch.device("cuda", 0), torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (4_000, 8_000))
+    assert AUTO_DEVICE_SHARE == 0.25
+    assert keep_on_device("auto", cuda, 1_000) and not keep_on_device("auto", cuda, 1_001)
+    assert not keep_on_device("auto", cpu, 1)  # nothing to gain on the host
+    assert not keep_on_device("auto", cuda, None)  # lazily decoded images stay lazy
+    assert keep_on_device(True, cpu, 10**12) and not keep_on_device(False, cuda, 1)
+    data = ImageTensors(torch.zeros(10, 1, 2, 2, dtype=torch.uint8), torch.zeros(10, dtype=torch.int64))
+    assert resident_bytes(data, data) == 2 * (40 + 80)
+
+
+def test_data_on_device_defaults_to_auto() -> None:
+    assert supreme.load_config(data={}).data.on_device == "auto"
+    assert supreme.load_config(overrides=["data.on_device=true"]).data.on_device is True

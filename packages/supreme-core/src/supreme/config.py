@@ -206,10 +206,11 @@ class UnlearningConfig(_Strict):
 class DataConfig(_Strict):
     """Where the decoded images live while a cell runs."""
 
-    on_device: bool = Field(
-        False,
+    on_device: bool | Literal["auto"] = Field(
+        "auto",
         description="keep each dataset's uint8 tensors on the accelerator while training M_o "
-        "and evaluating (no per-batch copy); methods, retrain included, get host tensors",
+        "and evaluating (no per-batch copy); methods, retrain included, get host tensors. "
+        "auto: on a CUDA device when they take at most a quarter of its free memory",
     )
 
 

@@ -290,7 +290,8 @@ class Runner:
     def resident(self, name: str) -> tuple[ImageTensors, ImageTensors]:
         """The dataset where batches are drawn from: on the accelerator with ``data.on_device``."""
         train, test, _ = self.dataset(name)
-        if not self.config.data.on_device:
+        if not keep_on_device(self.config.data.on_device, self.fabric.device,
+                              resident_bytes(train, test)):
             return train, test
         if name not in self._resident:
             self._resident[name] = (train.to(self.fabric.device), test.to(self.fabric.device))
@@ -713,6 +714,36 @@ class Row:
     state: dict[str, Any]
     seconds: float
     resources: dict[str, float]
+
+
+#: ``data.on_device = "auto"`` keeps a dataset on a CUDA device up to this share of its free memory
+AUTO_DEVICE_SHARE = 0.25
+
+
+def resident_bytes(*parts: ImageTensors) -> int | None:
+    """The bytes of decoded tensors, or ``None`` for lazily decoded images."""
+    total = 0
+    for part in parts:
+        for t in (part.images, part.labels, part.fine_labels):
+            if t is None:
+                continue
+            if not hasattr(t, "element_size"):
+                return None  # LazyImages: nothing to keep resident
+            total += t.element_size() * t.nelement()
+    return total
+
+
+def keep_on_device(setting: bool | str, device: Any, nbytes: int | None) -> bool:
+    """``data.on_device``: ``True``/``False`` as set; ``"auto"``: on a CUDA device when the
+    decoded tensors take at most :data:`AUTO_DEVICE_SHARE` of its free memory."""
+    if setting != "auto":
+        return bool(setting)
+    if getattr(device, "type", "cpu") != "cuda" or nbytes is None:
+        return False
+    import torch
+
+    free, _ = torch.cuda.mem_get_info(device)
+    return nbytes <= AUTO_DEVICE_SHARE * free
 
 
 def _cpu_state(model: nn.Module) -> dict[str, Any]:
