@@ -304,6 +304,13 @@ def test_data_on_device_auto_keeps_a_dataset_on_a_gpu_only_when_it_fits(
     assert resident_bytes(data, data) == 2 * (40 + 80)
 
 
+def test_where_the_data_lives_does_not_make_another_experiment(toy_experiment: dict[str, Any]) -> None:
+    first = run(toy_experiment, data={"on_device": False})
+    # no --overwrite: the same experiment, resumed; every cell had finished
+    again = supreme.run(supreme.load_config(data={**toy_experiment, "data": {"on_device": True}}))
+    assert again.ran == 0 and again.records == first.records
+
+
 def test_data_on_device_defaults_to_auto() -> None:
     assert supreme.load_config(data={}).data.on_device == "auto"
     assert supreme.load_config(overrides=["data.on_device=true"]).data.on_device is True

@@ -6,9 +6,9 @@ refused (exit 2) when it is another one, unless ``--overwrite`` clears the direc
 
 "The same experiment" means the same :func:`experiment_identity`:
 every field that changes what a cell computes (the same fields that make up cell ids).
-Fields that only decide how cells are scheduled or where results go (``[launch]`` such as
-``--workers``, ``[slurm]``, ``[loggers]``, ``output_dir``, ``name``) may differ between a
-run and its resumption. Both sides are compared after secret redaction, since
+Fields that only decide how cells are scheduled, where their tensors live or where results
+go (``[launch]`` such as ``--workers``, ``[slurm]``, ``[loggers]``, ``[data]``,
+``output_dir``, ``name``) may differ between a run and its resumption. Both sides are compared after secret redaction, since
 ``config.json`` is written redacted.
 """
 
@@ -25,8 +25,9 @@ from supreme.errors import ConfigError
 #: what a run writes in its run directory (``--overwrite`` removes exactly these)
 WRITTEN = ("config.json", "results.jsonl", "failures.jsonl", "cells", "splits", "logs", "slurm",
            "report")
-#: experiment fields that decide how cells are scheduled, not what they compute
-SCHEDULING = {"launch", "slurm", "loggers", "output_dir", "name"}
+#: experiment fields that decide how cells are scheduled or where their tensors live, not
+#: what they compute (``[data] on_device`` moves the same batches to the same device)
+SCHEDULING = {"launch", "slurm", "loggers", "output_dir", "name", "data"}
 
 
 def experiment_identity(config: ExperimentConfig) -> dict[str, Any]:
