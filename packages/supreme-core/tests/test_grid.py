@@ -156,15 +156,17 @@ SLOW_GRID = ("--set", "methods=['original','retrain','toy_slow','toy_ascent']",
 
 
 def run_until(tmp_path: Path, *, after_lines: int, then_wait: float, sig: int,
-              extra: tuple[str, ...] = ()) -> tuple[int, str]:
-    """Start a run, send ``sig`` ``then_wait`` s after its ``after_lines``-th stage line."""
+              extra: tuple[str, ...] = (), after_text: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Start a run, send ``sig`` ``then_wait`` s after its ``after_lines``-th stage line
+    (counting only the stage lines that contain every string of ``after_text``)."""
     process = subprocess.Popen(cli_command(tmp_path, *SLOW_GRID, *extra), stdout=subprocess.DEVNULL,
                                stderr=subprocess.PIPE, text=True, env=cli_env())
     assert process.stderr is not None
     seen, lines = 0, []
     for line in process.stderr:  # stage lines go to stderr
         lines.append(line)
-        if "[" in line and ("computed" in line or "reused" in line):
+        if "[" in line and ("computed" in line or "reused" in line) \
+                and all(text in line for text in after_text):
             seen += 1
             if seen == after_lines:
                 break
@@ -380,7 +382,9 @@ def test_sigterm_stops_after_the_current_stage_collects_and_exits_143(tmp_path: 
     first = cli(tmp_path, *SLOW_GRID, "--set", "targets={fullclass=['b']}", "--set", "name=b")
     assert first.returncode == 0, first.stderr
     before = _files(tmp_path / "runs" / "b")
-    code, err = run_until(tmp_path, after_lines=9, then_wait=0.5, sig=signal.SIGTERM)
+    # toy_slow (1.5 s) starts as cell c's M_r is done, however loaded the machine is
+    code, err = run_until(tmp_path, after_lines=1, then_wait=0.5, sig=signal.SIGTERM,
+                          after_text=("retrain M_r", "fullclass:c"))
     assert code == 143, err
     text = " ".join(err.split())
     assert "stopping after the current stage (SIGTERM again to stop now)" in text
