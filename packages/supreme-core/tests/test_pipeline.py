@@ -88,6 +88,21 @@ def test_a_damaged_outcome_file_is_not_taken_for_results(
     assert again.ran == 1 and again.records == first.records  # the cell ran again
 
 
+def test_a_payload_rewritten_with_the_same_bytes_is_verified_in_full_not_trusted(
+    toy_experiment: dict[str, Any],
+) -> None:
+    import os
+
+    first = run(toy_experiment)
+    train = next(e for e in first.events if e.stage == "train M_o")
+    payload = Path(toy_experiment["output_dir"]) / "store" / "models" / train.key / PAYLOAD
+    stat = payload.stat()
+    os.utime(payload, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))  # e.g. copied without times
+    again = run(toy_experiment)
+    assert again.ran == 1 and all(e.reused for e in again.events)  # the checksum still holds
+    assert again.records == first.records
+
+
 @pytest.mark.parametrize("change", ["torch", "data"])
 def test_an_outcome_written_with_another_torch_or_other_data_files_is_stale(
     toy_experiment: dict[str, Any], toy: Any, monkeypatch: pytest.MonkeyPatch, change: str,
@@ -108,8 +123,8 @@ def test_a_deleted_artifact_is_recomputed_and_nothing_else(toy_experiment: dict[
     first = run(toy_experiment)
     retrain = next(e for e in first.events if e.stage == "retrain M_r")
     shutil.rmtree(Path(toy_experiment["output_dir"]) / "store" / "models" / retrain.key)
-    forget_outcomes(first)  # a cell that runs again needs it
-    again = run(toy_experiment)
+    again = run(toy_experiment)  # the finished cell used it: it runs again
+    assert again.ran == 1
     recomputed = [e.stage for e in again.events if not e.reused]
     assert recomputed == ["retrain M_r"]
     assert again.records == first.records  # deterministic on CPU
@@ -120,7 +135,6 @@ def test_a_corrupted_checkpoint_is_detected_and_recomputed(toy_experiment: dict[
     train = next(e for e in first.events if e.stage == "train M_o")
     payload = Path(toy_experiment["output_dir"]) / "store" / "models" / train.key / PAYLOAD
     payload.write_bytes(payload.read_bytes()[:-100])
-    forget_outcomes(first)
     with pytest.warns(StoreWarning, match=f"artifact models/{train.key} is corrupted"):
         again = run(toy_experiment)
     assert [e.stage for e in again.events if not e.reused] == ["train M_o"]

@@ -46,6 +46,16 @@ class StoreWarning(UserWarning):
     """An artifact was unreadable and will be recomputed."""
 
 
+def _stamp(path: Path) -> list[int]:
+    """``[size, mtime_ns]`` of a regular file (not followed if it is a link)."""
+    import stat
+
+    info = os.lstat(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(f"{path} is not a regular file")
+    return [info.st_size, info.st_mtime_ns]
+
+
 def hash_key(payload: Mapping[str, Any]) -> str:
     """A stable 24-hex-digit key of a JSON-able mapping."""
     text = strict_json(payload, sort_keys=True, default=str, separators=(",", ":"))
@@ -134,7 +144,31 @@ class Store:
             data = buffer.getvalue()
             atomic_write_bytes(directory / PAYLOAD, data)
             record["sha256"] = hashlib.sha256(data).hexdigest()
+            record["payload_stamp"] = _stamp(directory / PAYLOAD)
         atomic_write_json(directory / META, record)
+
+    def unchanged(self, kind: str, key: str) -> bool:
+        """Whether an artifact is still as this store wrote it, judged without reading its
+        payload and without torch: its directory and lock lie inside the store, its
+        ``meta.json`` is well-formed, and its payload is the regular file the store wrote
+        (the size and modification time recorded when it was written). ``False`` for
+        anything else, an artifact written before payloads were stamped included: then a
+        full :meth:`load` (checksum, safe unpickling) must decide. A rerun of a finished
+        cell uses this to notice a store changed behind its back."""
+        try:
+            directory = self._own_directory(kind, key)
+            meta = self.meta(kind, key)
+        except StoreError:
+            return False
+        if os.path.islink(directory / ".lock"):
+            return False
+        if "sha256" not in meta:
+            return True  # nothing but metadata (a metric's values)
+        try:
+            stamp = _stamp(directory / PAYLOAD)
+        except OSError:
+            return False
+        return meta.get("payload_stamp") == stamp
 
     # -- reading ------------------------------------------------------------------
     def meta(self, kind: str, key: str) -> dict[str, Any]:

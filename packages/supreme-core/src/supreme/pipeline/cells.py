@@ -118,8 +118,27 @@ def read_outcome(path: Path, code: str | None = None) -> dict[str, Any] | None:
 def read_outcomes(config: ExperimentConfig, cells: Sequence[Cell],
                   code: str | None) -> list[dict[str, Any] | None]:
     """Every cell's current outcome (:func:`read_outcome`), in grid order: the one pass over
-    the outcome files a launch makes before it runs anything."""
-    return [read_outcome(cell_path(config, cell), code) for cell in cells]
+    the outcome files a launch makes before it runs anything.
+
+    A finished outcome counts only while every store artifact its cell used is unchanged
+    (:meth:`Store.unchanged`, cheap and torch-free): a cell whose model was damaged or
+    replaced in the store runs again, and the store then says what it found and
+    recomputes it."""
+    store = Store(config.output_dir / "store")
+    checked: dict[str, bool] = {}
+
+    def intact(outcome: dict[str, Any]) -> bool:
+        for name in outcome.get("artifacts") or ():
+            if not isinstance(name, str) or name.count("/") != 1:
+                return False
+            if name not in checked:
+                checked[name] = store.unchanged(*name.split("/"))
+            if not checked[name]:
+                return False
+        return True
+
+    outcomes = [read_outcome(cell_path(config, cell), code) for cell in cells]
+    return [o if o is None or o["status"] != "finished" or intact(o) else None for o in outcomes]
 
 
 def pending_cells(config: ExperimentConfig, cells: Sequence[Cell], code: str | None,
