@@ -27,7 +27,7 @@ from supreme.contracts.records import StageEvent
 from supreme.errors import CellsFailed, ConfigError
 from supreme.launch.base import Launch, Launcher
 from supreme.launch.inprocess import rank_zero_env
-from supreme.pipeline.cells import leased, read_outcomes
+from supreme.pipeline.cells import leased, pending_cells, read_outcomes
 from supreme.pipeline.fabric import make_fabric
 from supreme.pipeline.results import Reporter, Results
 from supreme.plan import Cell, Resolved, resolve
@@ -112,9 +112,9 @@ def run(
     recompute = parse_recompute(recompute, methods=config.methods, metrics=config.metrics)
     code = resolved.code_digest()
     # a local run reads every cell's outcome once: a cell finished by this code, on this
-    # torch and these dataset files, is not run again
-    outcomes = read_outcomes(config, cells, code) if launcher == "local" else []
-    if outcomes and not recompute and all(o and o["status"] == "finished" for o in outcomes):
+    # torch and these dataset files, is not run again (under --recompute every cell runs)
+    outcomes = read_outcomes(config, cells, code) if launcher == "local" and not recompute else []
+    if outcomes and not pending_cells(config, cells, code, outcomes=outcomes):
         check_outputs(config)  # nothing to compute: the checks before compute are moot
     else:
         # everything checkable before compute; for SLURM, the checks that only hold where

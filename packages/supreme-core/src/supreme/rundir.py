@@ -8,8 +8,8 @@ refused (exit 2) when it is another one, unless ``--overwrite`` clears the direc
 every field that changes what a cell computes (the same fields that make up cell ids).
 Fields that only decide how cells are scheduled, where their tensors live or where results
 go (``[launch]`` such as ``--workers``, ``[slurm]``, ``[loggers]``, ``[data]``,
-``output_dir``, ``name``) may differ between a run and its resumption. Both sides are compared after secret redaction, since
-``config.json`` is written redacted.
+``output_dir``, ``name``) may differ between a run and its resumption. Both sides are
+compared after secret redaction, since ``config.json`` is written redacted.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import stat
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -48,8 +49,6 @@ class StoreWarning(UserWarning):
 
 def _stamp(path: Path) -> list[int]:
     """``[size, mtime_ns]`` of a regular file (not followed if it is a link)."""
-    import stat
-
     info = os.lstat(path)
     if not stat.S_ISREG(info.st_mode):
         raise OSError(f"{path} is not a regular file")

@@ -24,6 +24,7 @@ from supreme.contracts import (
     RETRAIN,
     EvalContext,
     ImageTensors,
+    LazyImages,
     Outputs,
     UnlearnData,
     UnlearningMethod,
@@ -722,15 +723,10 @@ AUTO_DEVICE_SHARE = 0.25
 
 def resident_bytes(*parts: ImageTensors) -> int | None:
     """The bytes of decoded tensors, or ``None`` for lazily decoded images."""
-    total = 0
-    for part in parts:
-        for t in (part.images, part.labels, part.fine_labels):
-            if t is None:
-                continue
-            if not hasattr(t, "element_size"):
-                return None  # LazyImages: nothing to keep resident
-            total += t.element_size() * t.nelement()
-    return total
+    if any(isinstance(part.images, LazyImages) for part in parts):
+        return None  # decoded batch by batch: nothing to keep resident
+    return sum(t.element_size() * t.nelement() for part in parts
+               for t in (part.images, part.labels, part.fine_labels) if t is not None)
 
 
 def keep_on_device(setting: bool | str, device: Any, nbytes: int | None) -> bool:

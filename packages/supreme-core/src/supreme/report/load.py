@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from supreme.contracts.records import Cell
 from supreme.pipeline.results import Results
 from supreme.report.failures import load_failures
 from supreme.report.references import load_gates
 from supreme.report.tables import load_records
-
-#: the record fields that name a cell
-CELL_FIELDS = ("dataset", "model", "scenario", "target", "train_seed", "unlearn_seed",
-               "eval_seed")
 
 
 def load_results(run_dir: str | Path) -> Results:
@@ -23,6 +20,6 @@ def load_results(run_dir: str | Path) -> Results:
     run_dir = Path(run_dir)
     records = load_records(run_dir)
     failures = load_failures(run_dir)
-    cells = {tuple(r.get(f) for f in CELL_FIELDS) for r in [*records, *failures]}
+    cells = {tuple(r.get(f) for f in Cell.__dataclass_fields__) for r in [*records, *failures]}
     return Results(records, run_dir, failures=failures,  # type: ignore[arg-type]
                    cells=len(cells), gates=load_gates(run_dir))
