@@ -23,6 +23,7 @@ from supreme.config import ExperimentConfig, load_config
 from supreme.contracts import (
     DatasetSpec,
     EvalContext,
+    GridMetric,
     ImageTensors,
     Metric,
     ModelSpec,
@@ -45,6 +46,7 @@ __all__ = [
     "DatasetSpec",
     "EvalContext",
     "ExperimentConfig",
+    "GridMetric",
     "ImageTensors",
     "Metric",
     "ModelSpec",

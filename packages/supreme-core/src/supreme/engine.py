@@ -149,8 +149,14 @@ def _run(config: ExperimentConfig, registry: Registry, resolved: Resolved, cells
          code: str, outcomes: Sequence[dict[str, Any] | None] = ()) -> Results:
     job = Launch(config, registry, resolved, cells, code, recompute, reporter=reporter,
                  fail_fast=fail_fast, plugin_files=tuple(plugin_files), outcomes=outcomes)
-    return choose_launcher(launcher, n_workers=n_workers, cells=len(cells), dry_run=dry_run,
-                           wait=wait).launch(job)
+    results = choose_launcher(launcher, n_workers=n_workers, cells=len(cells), dry_run=dry_run,
+                              wait=wait).launch(job)
+    if wait and not dry_run and results.rank == 0 and rank_zero_env():
+        # the grid metrics of every group whose cells have all run (pipeline/grid.py)
+        from supreme.pipeline.grid import compute as grid_metrics
+
+        results.grid = grid_metrics(resolved, cells, results.examples)
+    return results
 
 
 def choose_launcher(launcher: str, *, n_workers: int, cells: int, dry_run: bool = False,

@@ -44,7 +44,7 @@ CORE_CODE: dict[str, tuple[str, ...]] = {
               "pipeline/checkpoint.py", "pipeline/resources.py", "pipeline/split.py"),
     "evaluate": ("contracts", "testing", "api.py", "pipeline/run.py", "pipeline/evaluate.py",
                  "pipeline/data.py", "pipeline/fabric.py", "pipeline/speed.py",
-                 "pipeline/checkpoint.py"),
+                 "pipeline/checkpoint.py", "pipeline/grid.py"),
 }
 
 #: Core modules that never change a stored artifact, and why (a test checks that every

@@ -193,11 +193,11 @@ class Store:
         The payload is read with ``torch.load(weights_only=True)``: a pickle that would
         import or call anything but tensors and plain containers is refused, never run.
         """
-        import torch
-
         meta = self.meta(kind, key)
         if "sha256" not in meta:
-            return meta, {}
+            return meta, {}  # metadata only (a metric's values): no torch needed
+        import torch
+
         path = self.path(kind, key) / PAYLOAD
         redo = f"It will be recomputed (or delete {self.path(kind, key)})."
         try:

@@ -6,4 +6,4 @@ another metric already ran. Importing this package (and :mod:`supreme_metrics.pl
 does not import torch or scikit-learn; they are imported when a metric is computed.
 """
 
-__version__ = "0.1.1"
+__version__ = "0.2.0"

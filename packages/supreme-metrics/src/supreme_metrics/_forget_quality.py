@@ -1,7 +1,7 @@
 r"""The seed-distribution forgetting quality of the NeurIPS 2023 unlearning challenge.
 
-The arithmetic only (NumPy): the grid-level metric that feeds it the per-example outputs
-of many M_u and M_r is being built (issue 19). For a forget example x, with
+The arithmetic (NumPy) of the grid metric :mod:`supreme_metrics.forget_quality`, which
+feeds it the stored per-example outputs of many M_u and M_r. For a forget example x, with
 φ(M, x) = log p_y(x) − log(1 − p_y(x)) the logit-scaled confidence of model M in x's label
 (:func:`logit_scaled_confidence`), let U = {φ(M_u^(i), x)} over the unlearned models
 (unlearning and training seeds) and R = {φ(M_r^(j), x)} over the retrained ones. For every

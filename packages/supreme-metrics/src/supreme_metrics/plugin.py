@@ -13,6 +13,7 @@ from supreme.hookspecs import hookimpl
 from supreme_metrics.accuracy import Accuracy
 from supreme_metrics.activation_distance import ActivationDistance
 from supreme_metrics.completeness import Completeness
+from supreme_metrics.forget_quality import ForgetQuality
 from supreme_metrics.js_divergence import JSDivergence
 from supreme_metrics.layerwise_distance import LayerwiseDistance
 from supreme_metrics.loss import Loss
@@ -35,6 +36,7 @@ METRICS: list[type[Metric]] = [
     ZRF,
     MIA,
     RelearnTime,
+    ForgetQuality,
     Time,
     Resources,
 ]

@@ -93,6 +93,38 @@ def summarise(records: Sequence[dict[str, Any]], all_keys: bool = False
     return tables
 
 
+def print_grid(console: Any, records: Sequence[dict[str, Any]]) -> None:
+    """The grid metrics: per (dataset, model, scenario, target), rows (metric, key) x
+    methods, each one value over the group's seeds (M_u of half the runs against M_r of
+    the other half; models per side in the title)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for r in records:
+        groups.setdefault((r["dataset"], r["model"], r["scenario"], r["target"]), []).append(r)
+    for (dataset, model, scenario, target), rows in groups.items():
+        methods = list(dict.fromkeys(r["method"] for r in rows))
+        sides = sorted({(r["unlearned_models"], r["retrained_models"]) for r in rows
+                        if r["method"] == "retrain"})
+        per_side = f"{sides[0][0]} vs {sides[0][1]} models" if sides else "models per side vary"
+        coarse = " (coarse: fewer than the metric's minimum)" if any(r.get("coarse") for r in rows) else ""
+        t = Table(title=escape(f"{dataset} / {model} / {scenario}:{target}, grid metrics over "
+                               f"{rows[0]['runs']} runs ({per_side}; read against retrain)"
+                               f"{coarse}"), title_justify="left")
+        t.add_column("metric")
+        t.add_column("key")
+        for method in methods:
+            t.add_column(escape(method), justify="right")
+        values: dict[tuple[str, str], dict[str, Any]] = {}
+        for r in rows:
+            values.setdefault((r["metric"], r["key"]), {})[r["method"]] = r["value"]
+        for (metric, key), by_method in values.items():
+            t.add_row(escape(metric), escape(key), *(
+                "" if by_method.get(m) is None else f"{by_method[m]:.4g}" for m in methods))
+        console.print(t)
+
+
 def print_results(results: Any, all_keys: bool = False) -> None:
     from rich.table import Table
 
@@ -111,7 +143,11 @@ def print_results(results: Any, all_keys: bool = False) -> None:
     if hidden and not all_keys:
         console.print(f"{hidden} per-key detail row(s) (e.g. per-layer distances) not shown: "
                       "--all-keys shows them, `supreme report` lists them")
-    console.print(f"results written to {results.run_dir / 'results.jsonl'}")
+    grid = [r for r in getattr(results, "grid", []) if all_keys or not r.get("detail")]
+    if grid:
+        print_grid(console, grid)
+    console.print(f"results written to {results.run_dir / 'results.jsonl'}"
+                  + (f" and {results.run_dir / 'grid_results.jsonl'}" if grid else ""))
     gates = getattr(results, "gates", [])
     failed = [g for g in gates if not g.get("passed", True)]
     if failed:

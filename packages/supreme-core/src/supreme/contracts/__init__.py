@@ -4,7 +4,7 @@ from supreme.contracts.base import Component, ComponentConfig, Provenance
 from supreme.contracts.data import SCENARIOS, DatasetSpec, ImageTensors, LazyImages
 from supreme.contracts.evaluation import SPLITS, EvalContext, Outputs
 from supreme.contracts.method import ORIGINAL, RETRAIN, Reference, UnlearningMethod
-from supreme.contracts.metric import NEEDS, Metric
+from supreme.contracts.metric import NEEDS, GridMetric, Metric
 from supreme.contracts.model import IMAGENET_MEAN, IMAGENET_STD, Augment, ModelSpec, Recipe
 from supreme.contracts.records import Cell, Failure, Record, StageEvent
 from supreme.contracts.unlearn_data import Batches, CellFacts, DataServices, UnlearnData
@@ -27,6 +27,7 @@ __all__ = [
     "DatasetSpec",
     "EvalContext",
     "Failure",
+    "GridMetric",
     "ImageTensors",
     "LazyImages",
     "Metric",

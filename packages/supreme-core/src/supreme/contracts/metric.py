@@ -8,6 +8,9 @@ from typing import TYPE_CHECKING, ClassVar
 from supreme.contracts.base import C, Component
 
 if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
     from supreme.contracts.evaluation import EvalContext
 
 #: What a metric may declare it needs from the pipeline; each changes what is computed:
@@ -50,3 +53,43 @@ class Metric(Component[C]):
     @abstractmethod
     def compute(self, ctx: EvalContext) -> dict[str, float]:
         """Return ``{key: value}`` for this model."""
+
+
+class GridMetric(Metric[C]):
+    """A metric of a whole cell group, computed once its seeds have all run.
+
+    Some evidence of forgetting is a property of distributions over seeds, not of one
+    model: the forgetting quality of the NeurIPS 2023 challenge compares, per forget
+    example, the outputs of many unlearned models with those of many retrained ones. A
+    grid metric therefore works in two steps:
+
+    1. :meth:`per_example`, for every evaluated row of every cell (like
+       :meth:`Metric.compute`, from the :class:`EvalContext`): one float per example of
+       :attr:`example_split`, in split order. The pipeline stores it (a small tensor
+       artifact, with the examples' indices in the dataset) and the cell's outcome file
+       names it; nothing is recorded per cell.
+    2. :meth:`aggregate`, once per (dataset, model, scenario, target) and row after every
+       cell of that group has finished: ``unlearned`` ``[n, S]`` holds the row's values
+       from the models of one half of the group's runs, ``retrained`` ``[m, S]`` M_r's from
+       the other half, over the S examples every one of those models scored (see
+       :mod:`supreme.pipeline.grid` for the halves). It returns ``{key: value}``, written
+       to ``grid_results.jsonl`` (one record per group, row and key; ``Results.grid``).
+
+    ``min_models``: fewer models than this on either side make the value coarse; the run
+    warns and the records carry ``"coarse": true``.
+    """
+
+    example_split: ClassVar[str] = "forget_train"
+    min_models: ClassVar[int] = 8
+
+    def compute(self, ctx: EvalContext) -> dict[str, float]:
+        raise TypeError(f"{type(self).__name__} is a grid metric: the pipeline calls "
+                        "per_example and aggregate, not compute")
+
+    @abstractmethod
+    def per_example(self, ctx: EvalContext) -> torch.Tensor:
+        """One float per example of :attr:`example_split` for the evaluated model."""
+
+    @abstractmethod
+    def aggregate(self, unlearned: np.ndarray, retrained: np.ndarray) -> dict[str, float]:
+        """The group's ``{key: value}`` from ``[models, examples]`` arrays (float64)."""

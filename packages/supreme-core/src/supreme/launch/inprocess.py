@@ -51,7 +51,7 @@ class InProcess:
         if not pending:  # nothing to compute: neither torch nor Lightning is imported
             merged = job.collect(write=rank_zero_env(), ran=())
             return Results(merged.records, config.run_dir(), [], merged.failures,
-                           len(job.cells), _env_rank(), gates=merged.gates, ran=0)
+                           len(job.cells), _env_rank(), gates=merged.gates, examples=merged.examples, ran=0)
         try:
             outcomes, runner = run_cells_with_runner(
                 config, pending, registry=job.registry, reporter=job.reporter,
@@ -68,7 +68,7 @@ class InProcess:
                            runner.fabric.global_rank, ran=len(pending))
         merged = job.collect(ran=pending)
         return Results(merged.records, config.run_dir(), runner.events, merged.failures,
-                       len(job.cells), gates=merged.gates, ran=len(pending))
+                       len(job.cells), gates=merged.gates, examples=merged.examples, ran=len(pending))
 
 
 def _env_rank() -> int:

@@ -668,7 +668,8 @@ class Slurm:
         if self.wait and not self.dry_run and config.loggers.use:
             log_outcomes(config, job.cells)  # the tasks log nothing: one writer per run
         return Results(merged.records, config.run_dir(), [], merged.failures, len(job.cells),
-                       unfinished=unfinished if self.wait else 0, gates=merged.gates)
+                       unfinished=unfinished if self.wait else 0, gates=merged.gates,
+                       examples=merged.examples)
 
 
 def log_outcomes(config: ExperimentConfig, cells: Sequence[Any]) -> None:

@@ -275,5 +275,5 @@ class LocalWorkers:
         merged = job.collect(ran=pending)
         # a worker that died without a word (killed, out of host memory) leaves its cells missing
         return Results(merged.records, config.run_dir(), events, merged.failures, len(job.cells),
-                       unfinished=merged.counts()["missing"], gates=merged.gates,
+                       unfinished=merged.counts()["missing"], gates=merged.gates, examples=merged.examples,
                        ran=len(pending))

@@ -6,6 +6,7 @@ each cell finishes::
 
     {"index": 3, "id": "…", "cell": {...}, "status": "finished" | "failed",
      "records": [...], "failures": [...], "artifacts": ["models/…", ...],
+     "examples": [{"method": …, "metric": …, "artifact": …, "model_key": …}, ...],
      "seconds": 12.5, "host": "…", "pid": 123,
      "finished_at": "2026-11-29T10:00:00+00:00"}
 
@@ -60,6 +61,8 @@ class CellOutcome:
     artifacts: list[str] = field(default_factory=list)
     #: the reference-model gates (supreme/gates.py), None when off or not reached
     gates: dict[str, Any] | None = None
+    #: the per-example outputs of grid metrics (``Runner.examples``)
+    examples: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -74,6 +77,9 @@ class Collected:
     status: dict[int, str] = field(default_factory=dict)
     #: one entry per cell whose reference models were checked: the cell's fields + verdict
     gates: list[dict[str, Any]] = field(default_factory=list)
+    #: the grid metrics' per-example outputs of the cells: the cell's fields plus
+    #: ``method``, ``metric``, ``artifact`` (a ``results`` store key) and ``model_key``
+    examples: list[dict[str, Any]] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         out = {"finished": 0, "failed": 0, "missing": 0}
@@ -110,9 +116,18 @@ def read_outcome(path: Path, code: str | None = None) -> dict[str, Any] | None:
         return None
     if data.get("gates") is not None and not isinstance(data["gates"], dict):
         return None
+    examples = data.get("examples", [])
+    if not (isinstance(examples, list) and all(
+            isinstance(e, dict) and all(isinstance(e.get(k), str) for k in EXAMPLE_FIELDS)
+            for e in examples)):
+        return None
     if code is not None and data.get("code") != code:
         return None
     return data
+
+
+#: the fields of an outcome's ``examples`` entries
+EXAMPLE_FIELDS = ("method", "metric", "artifact", "model_key")
 
 
 def read_outcomes(config: ExperimentConfig, cells: Sequence[Cell],
@@ -184,6 +199,8 @@ def collect(config: ExperimentConfig, registry: Registry | None = None, *,
         merged.failures.extend(outcome["failures"])
         if isinstance(outcome.get("gates"), dict):
             merged.gates.append({**cell.as_dict(), **outcome["gates"]})
+        merged.examples.extend({**cell.as_dict(), **{k: e[k] for k in EXAMPLE_FIELDS}}
+                               for e in outcome.get("examples", []))
     if write:
         run_dir = config.run_dir()
         for name, rows in (("results.jsonl", merged.records), ("failures.jsonl", merged.failures),
@@ -302,7 +319,8 @@ def run_cells_with_runner(
                     runner.fail(cell, None, None, runner.current_stage or "cell", exc)
                 outcome = CellOutcome(index, cell, "failed" if runner.failures else "finished",
                                       records, list(runner.failures), time.perf_counter() - start,
-                                      sorted(set(runner.artifacts)), runner.gates)
+                                      sorted(set(runner.artifacts)), runner.gates,
+                                      list(runner.examples))
                 if fabric.is_global_zero:
                     _write_outcome(config, outcome, code)
                     observers.cell_end(cell, outcome.records, outcome.failures)
@@ -331,6 +349,7 @@ def _write_outcome(config: ExperimentConfig, outcome: CellOutcome, code: str) ->
         "index": outcome.index, "id": cell_id(config, outcome.cell),
         "cell": outcome.cell.as_dict(), "status": outcome.status, "records": outcome.records,
         "failures": outcome.failures, "artifacts": outcome.artifacts, "gates": outcome.gates,
+        "examples": outcome.examples,
         "seconds": outcome.seconds, "host": socket.gethostname(),
         "pid": os.getpid(), "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     })

@@ -65,6 +65,13 @@ class Results:
     #: cells this call ran, the others' outcomes being current already (``None``: not
     #: counted, e.g. a SLURM job array's collected results)
     ran: int | None = None
+    #: the grid metrics' per-example outputs named by the cells' outcomes (cell fields,
+    #: ``method``, ``metric``, ``artifact``, ``model_key``); what :mod:`supreme.pipeline.grid`
+    #: aggregates
+    examples: list[dict[str, Any]] = field(default_factory=list)
+    #: the grid metrics' records (``grid_results.jsonl``): per (dataset, model, scenario,
+    #: target), row, metric and key, with the number of models on each side
+    grid: list[dict[str, Any]] = field(default_factory=list)
 
     def failed_gates(self) -> list[dict[str, Any]]:
         """The cells whose reference models failed a check."""

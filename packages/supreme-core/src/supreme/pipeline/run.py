@@ -23,6 +23,7 @@ from supreme.contracts import (
     ORIGINAL,
     RETRAIN,
     EvalContext,
+    GridMetric,
     ImageTensors,
     LazyImages,
     Outputs,
@@ -171,6 +172,10 @@ class Runner:
         self.gates: dict[str, Any] | None = None
         #: "kind/key" of every artifact the current cell used (kept by `supreme gc`)
         self.artifacts: list[str] = []
+        #: the per-example outputs of the current cell's grid metrics: one entry per row and
+        #: grid metric (``method``, ``metric``, ``artifact``, ``model_key``: the row's
+        #: model; pipeline/grid.py)
+        self.examples: list[dict[str, str]] = []
         #: the run's lease (supreme.lease), told about every artifact a stage references
         self.lease: Any = None
         self.fabric_id = identity(fabric, self.config.fabric)
@@ -336,6 +341,7 @@ class Runner:
         """
         self.failures = []
         self.artifacts = []
+        self.examples = []
         self.gates = None
         data = self.cell_data(cell)
         if self.r.datasets[cell.dataset].cached:
@@ -391,7 +397,8 @@ class Runner:
 
     # -- unlearning -------------------------------------------------------------------------
     def needs_reference(self) -> bool:
-        return RETRAIN in self.r.methods or self.r.needs("reference") or self.r.needs("timings")
+        return (RETRAIN in self.r.methods or self.r.needs("reference") or self.r.needs("timings")
+                or any(isinstance(m, GridMetric) for m in self.r.metrics.values()))
 
     def unlearn_rows(self, run: CellRun) -> dict[str, Row]:
         """M_o's row, M_r's when needed, and one row per method's M_u (failures recorded)."""
@@ -525,10 +532,24 @@ class Runner:
         reference = rows.get(RETRAIN)
         self.gates = self.check_references(run, rows, parts, model_of, cached_forward)
         shown = [name for name in self.config.methods if name in rows]
+        grid = any(isinstance(m, GridMetric) for m in self.r.metrics.values())
+        if grid and RETRAIN in rows and RETRAIN not in shown:
+            shown.append(RETRAIN)  # the grid metrics compare every row with M_r's outputs
         for name in shown:
             row = rows[name]
             context: EvalContext | None = None
             for metric_name, metric in self.r.metrics.items():
+                if name not in self.config.methods and not isinstance(metric, GridMetric):
+                    continue
+                if isinstance(metric, GridMetric):
+                    def contextual(row: Row = row) -> EvalContext:
+                        nonlocal context
+                        if context is None:
+                            context = self._context(run, row, reference, rows[ORIGINAL], parts,
+                                                    model_of, cached_forward)
+                        return context
+                    self.per_example(run, row, metric_name, metric, contextual)
+                    continue
                 if reference is None and self.needs_reference() and (
                         "reference" in metric.needs or "timings" in metric.needs):
                     if name != RETRAIN:  # retrain's own failure is recorded already
@@ -633,6 +654,56 @@ class Runner:
 
                 warnings.warn(message, GateWarning, stacklevel=2)
         return result
+
+    def per_example(self, run: CellRun, row: Row, metric_name: str, metric: GridMetric,
+                    context: Callable[[], EvalContext]) -> None:
+        """The per-example outputs of a grid metric on one row, stored as a tensor artifact
+        (``values`` float64, ``index``: the examples' indices in their dataset split) and
+        named in :attr:`examples`; the group's value is computed after its cells
+        (:mod:`supreme.pipeline.grid`)."""
+        cell, split = run.cell, run.split
+        stage = Stage(StageKind.EVALUATE, row.name, metric_name)
+        if metric.example_split not in split.tensors() and metric.example_split != "test":
+            self.fail(cell, row.name, metric_name, stage, StageError(
+                f"grid metric {metric_name!r} names the split {metric.example_split!r}, which "
+                f"is not one of {', '.join(('test', *split.tensors()))}",
+                "Fix the metric's example_split."))
+            return
+        payload = {"stage": "evaluate", "per_example": metric.example_split, "model": row.key,
+                   "split": run.split_key, "metric": self.r.identity("metrics", metric_name),
+                   "seed": cell.eval_seed,
+                   "eval_batch_size": self.config.unlearning.eval_batch_size,
+                   "fabric": self.fabric_id, "core": self.r.core("evaluate")}
+
+        def compute() -> tuple[dict[str, Any], dict[str, Any]]:
+            import torch
+
+            if metric.example_split == "test":
+                index = torch.arange(len(run.data.test))
+            else:
+                index = split.tensors()[metric.example_split]
+            values = torch.as_tensor(metric.per_example(context())).detach().double().cpu()
+            if values.shape != index.shape:
+                raise StageError(
+                    f"{metric_name}.per_example returned shape {tuple(values.shape)} for "
+                    f"{len(index)} examples of {metric.example_split}",
+                    "Return one float per example of the split, in split order.")
+            bad = int((~torch.isfinite(values)).sum())
+            if bad:
+                raise StageError(
+                    f"{metric_name}.per_example returned {bad} non-finite value(s) of "
+                    f"{len(index)}", "Return finite values (clip or bound the score).")
+            return ({"examples": len(index), "split": metric.example_split},
+                    {"values": values, "index": index.long().cpu()})
+
+        try:
+            key, _, _ = self._stage(stage, cell.label(), "results", payload, compute,
+                                    [("models", row.key), ("splits", run.split_key)])
+        except Exception as exc:
+            self.fail(cell, row.name, metric_name, stage, exc)
+            return
+        self.examples.append({"method": row.name, "metric": metric_name, "artifact": key,
+                              "model_key": row.key})
 
     def _context(self, run: CellRun, row: Row, reference: Row | None, original: Row,
                  parts: dict[str, ImageTensors], model_of: Callable[[Row], nn.Module],

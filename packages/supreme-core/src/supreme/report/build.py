@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from supreme.report import grid as grid_mod
 from supreme.report import html_report, leaderboard, legend, ranking, references
 from supreme.report.failures import failure_rows
 from supreme.report.load import load_results
@@ -82,16 +83,18 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
              "ranking": out / "ranking.csv", "leaderboard": out / "leaderboard.md"}
 
     after = {(g.dataset, g.model, g.scenario): ranking.markdown_section(g) for g in rankings}
-    metrics = legend.describe(r["metric"] for r in finite)
+    grid = [r for r in results.grid if r.get("value") is not None]
+    metrics = legend.describe([*(r["metric"] for r in finite), *(r["metric"] for r in grid)])
     atomic_write_bytes(files["csv"], tidy_csv(every).encode())
     tables = markdown(summaries, after,
-                      references.section_markdown(gates) + _failures_markdown(failures)
-                      + legend.markdown(metrics) + details_markdown(detail_summaries))
+                      grid_mod.markdown(grid) + references.section_markdown(gates)
+                      + _failures_markdown(failures) + legend.markdown(metrics)
+                      + details_markdown(detail_summaries))
     banner = "\n".join(references.banner_markdown(gates))
     atomic_write_bytes(files["markdown"], (banner + "\n" + tables if banner else tables).encode())
     atomic_write_bytes(files["latex"], latex(summaries).encode())
     atomic_write_bytes(files["ranking"], ranking.ranking_csv(rankings).encode())
-    board = leaderboard.leaderboard(finite, keys)
+    board = leaderboard.leaderboard(finite, keys, grid=grid)
     atomic_write_bytes(files["leaderboard"], (banner + "\n" + board if banner else board).encode())
 
     missing = _missing("matplotlib", "pyarrow")
@@ -115,7 +118,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     experiment = ", ".join(dict.fromkeys(str(r["experiment"]) for r in records if r.get("experiment")))
     page = html_report.render(summaries, rankings, plots, failures, experiment=experiment,
                               config=html_report.load_config(run_dir), plots_note=note,
-                              gates=gates, details=detail_summaries, legend=metrics)
+                              gates=gates, details=detail_summaries, legend=metrics, grid=grid)
     files["html"] = out / "report.html"
     atomic_write_bytes(files["html"], page.encode())
     return files

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from supreme.contracts.method import RETRAIN
+from supreme.report import grid as grid_mod
 from supreme.report import legend as legend_mod
 from supreme.report import ranking as ranking_mod
 from supreme.report import references
@@ -127,9 +128,10 @@ def render(summaries: Sequence[Summary], rankings: Sequence[ranking_mod.Ranking]
            experiment: str = "", config: dict[str, Any] | None = None,
            plots_note: str = "No plots.", gates: Sequence[dict[str, Any]] = (),
            details: Sequence[Summary] = (),
-           legend: Sequence[tuple[str, str]] = ()) -> str:
+           legend: Sequence[tuple[str, str]] = (), grid: Sequence[dict[str, Any]] = ()) -> str:
     """The page as a string; ``details``: the summaries of the detail keys, shown folded
-    under each group's table; ``legend``: ``(metric, one line)`` (:mod:`.legend`)."""
+    under each group's table; ``legend``: ``(metric, one line)`` (:mod:`.legend`);
+    ``grid``: the grid metrics' records (:mod:`.grid`)."""
     by_group = {(r.dataset, r.model, r.scenario): r for r in rankings}
     detail_of = {(d.dataset, d.model, d.scenario): d for d in details}
     title = f"SUPREME report: {experiment}" if experiment else "SUPREME report"
@@ -139,6 +141,9 @@ def render(summaries: Sequence[Summary], rankings: Sequence[ranking_mod.Ranking]
            f"<h1>{escape(title)}</h1>", *references.banner_html(gates)]
     contents = [(f"group-{n}", f"{s.dataset} / {s.model} / {s.scenario}")
                 for n, s in enumerate(summaries, start=1)]
+    grid_section = grid_mod.html(grid)
+    if grid_section:
+        contents.append(("grid", "Grid metrics"))
     if legend:
         contents.append(("metrics", "Metrics"))
     if references.spreads(gates):
@@ -153,6 +158,7 @@ def render(summaries: Sequence[Summary], rankings: Sequence[ranking_mod.Ranking]
         group = (s.dataset, s.model, s.scenario)
         out += _group_section(n, s, by_group.get(group), [p for p in plots if p.group == group],
                               plots_note, detail_of.get(group))
+    out += grid_section
     out += legend_mod.html(legend)
     out += references.section_html(gates)
     if failures:

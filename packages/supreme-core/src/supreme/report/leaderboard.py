@@ -8,7 +8,9 @@ too (forgetting 1% and 10% of the data are different tasks), titled like the ref
     ## Random-sample unlearning: cifar10 / vit (forget 1%)
 
 Columns: Method | Forget acc. | Retain acc. | MIA | Time (s) | Seeds (T/U/E) | Model link
-(plus ``Relearn (steps)`` from ``relearn_time:steps`` after Time when a section has it),
+(plus ``Relearn (steps)`` from ``relearn_time:steps`` after Time when a section has it,
+and ``Forget quality`` from the grid metric ``forget_quality``, one value per section
+averaged over its targets, when the run has it),
 from ``accuracy:forget_test``, ``accuracy:retain_test`` (percent), ``mia:forget_train``
 (fraction) and ``time:unlearn_seconds``, each mean ± std over seeds after averaging the
 forget targets per seed; "–" where the metric was not measured. The reference rows come
@@ -24,6 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from supreme.contracts.method import ORIGINAL, RETRAIN
+from supreme.report import grid as grid_mod
 from supreme.report.ranking import DEFAULT_RANK_BY, rank_group
 from supreme.report.tables import seed_counts, seed_means, seed_of
 
@@ -88,7 +91,8 @@ def _name(text: str) -> str:
 
 
 def section(title: str, records: Sequence[dict[str, Any]],
-            rank_by: Sequence[tuple[str, str]] = DEFAULT_RANK_BY) -> list[str]:
+            rank_by: Sequence[tuple[str, str]] = DEFAULT_RANK_BY,
+            grid: Sequence[dict[str, Any]] = ()) -> list[str]:
     means = seed_means(records)
     methods = list(dict.fromkeys(r["method"] for r in records))
     first = records[0]
@@ -99,12 +103,21 @@ def section(title: str, records: Sequence[dict[str, Any]],
     targets = ", ".join(dict.fromkeys(str(r["target"]) for r in records))
     present = {(r["metric"], r["key"]) for r in records}
     columns = [*COLUMNS, *(c for c in EXTRA_COLUMNS if (c[1], c[2]) in present)]
+    first_target = str(first["target"]) if first["scenario"] == "random" else None
+    grid_values = grid_mod.column_values(grid, first["scenario"], first["dataset"], first["model"],
+                                         first_target)
+    grid_columns = [c for c in grid_mod.LEADERBOARD_COLUMNS
+                    if any(k[:2] == (c[1], c[2]) for k in grid_values)]
     out = [f"## {title}", "", f"Targets: {targets}.", "",
-           "| Method | " + " | ".join(c[0] for c in columns) + " | Seeds (T/U/E) | Model link |",
-           "|---|" + "---|" * (len(columns) + 2)]
+           "| Method | " + " | ".join(c[0] for c in [*columns, *grid_columns])
+           + " | Seeds (T/U/E) | Model link |",
+           "|---|" + "---|" * (len(columns) + len(grid_columns) + 2)]
     for method, label in rows:
         cells = [_cell(list(means.get((metric, key, method), {}).values()), fmt)
                  for _, metric, key, fmt in columns]
+        cells += [DASH if (metric, key, method) not in grid_values
+                  else format(grid_values[(metric, key, method)], fmt)
+                  for _, metric, key, fmt in grid_columns]
         i, j, k = seed_counts(seed_of(r) for r in records if r["method"] == method)
         out.append(f"| {label} | " + " | ".join(cells) + f" | {i}/{j}/{k} | {DASH} |")
     out.append("")
@@ -112,7 +125,8 @@ def section(title: str, records: Sequence[dict[str, Any]],
 
 
 def leaderboard(records: Sequence[dict[str, Any]],
-                rank_by: Sequence[tuple[str, str]] = DEFAULT_RANK_BY) -> str:
+                rank_by: Sequence[tuple[str, str]] = DEFAULT_RANK_BY,
+                grid: Sequence[dict[str, Any]] = ()) -> str:
     experiments = ", ".join(dict.fromkeys(str(r.get("experiment", "")) for r in records))
     out = ["# Leaderboard", "",
            f"Experiment: {experiments or DASH}. Accuracies in percent, MIA as the fraction of "
@@ -122,7 +136,10 @@ def leaderboard(records: Sequence[dict[str, Any]],
            "measured. Methods are ordered by distance to retrain (see ranking.csv)."
            + (" Relearn (steps): SGD steps on the forget set until its accuracy is back near "
               "the original model's (closer to retrain's is better)."
-              if any(r["metric"] == "relearn_time" for r in records) else ""), ""]
+              if any(r["metric"] == "relearn_time" for r in records) else "")
+           + (" Forget quality: the NeurIPS 2023 challenge's score over the seeds, one value "
+              "per section (1 at best; read against retrain's, see tables.md)."
+              if any(r["metric"] == "forget_quality" for r in grid) else ""), ""]
     for title, rows in sections(records):
-        out += section(title, rows, rank_by)
+        out += section(title, rows, rank_by, grid)
     return "\n".join(out)

@@ -15,6 +15,11 @@ M_u, the ``original`` row (M_u = M_o) and the ``retrain`` row (M_u = M_r) — an
 * with ``processes=2``: the values on two CPU processes (Lightning Fabric, gloo) equal
   the single-process ones.
 
+A :class:`~supreme.contracts.GridMetric` is checked the same way through its
+``per_example`` (one finite float per example of its ``example_split``, returned as
+``example.<i>`` keys), and its ``aggregate`` must turn the rows' stacked outputs into a
+non-empty dict of finite floats, the same on a second call.
+
 Every failure is an ``AssertionError`` whose message says what to fix.
 ``check_metrics`` runs several metrics at once (one process launch for all of them).
 """
@@ -30,7 +35,16 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from supreme.contracts import NEEDS, ComponentConfig, EvalContext, ImageTensors, Metric, Outputs
+from supreme.contracts import (
+    NEEDS,
+    SPLITS,
+    ComponentConfig,
+    EvalContext,
+    GridMetric,
+    ImageTensors,
+    Metric,
+    Outputs,
+)
 from supreme.contracts.base import config_defaults_error
 from supreme.testing import component_settings
 
@@ -177,7 +191,8 @@ def _evaluate_rows(metric_cls: type[Metric], config: ComponentConfig | None,
         ctx = _context(metric_cls, row, models, splits, fabric)
         before = {role: (m.training, copy.deepcopy(m.state_dict())) for role, m in models.items()}
         try:
-            result = metric.compute(ctx)
+            result = (_per_example(metric, ctx, row) if isinstance(metric, GridMetric)
+                      else metric.compute(ctx))
         except KeyError as exc:
             raise AssertionError(
                 f"metric {name!r} raised KeyError({exc}) on the {row} row. Troubleshooting: a "
@@ -186,7 +201,8 @@ def _evaluate_rows(metric_cls: type[Metric], config: ComponentConfig | None,
                 "'original' or 'timings' to get them"
             ) from exc
         if checked:
-            _check_values(name, row, result, metric_cls.is_detail)
+            _check_values(name, row, result,
+                          None if isinstance(metric, GridMetric) else metric_cls.is_detail)
             if ctx.forward.features and "features" not in metric_cls.needs:  # type: ignore[attr-defined]
                 raise AssertionError(
                     f"metric {name!r} asked ctx.outputs(..., features=True) without declaring "
@@ -210,7 +226,36 @@ def _evaluate_rows(metric_cls: type[Metric], config: ComponentConfig | None,
                 f"metric {name!r} returns different keys for different rows: {keys}; keys "
                 "must be stable so rows can be compared side by side"
             )
+        if isinstance(metric, GridMetric):
+            _check_aggregate(metric, values)
     return values
+
+
+def _per_example(metric: GridMetric, ctx: EvalContext, row: str) -> dict[str, float]:
+    """A grid metric's per-example outputs as ``{"example.<i>": value}``."""
+    where = f"grid metric {metric.name!r} on the {row} row"
+    if metric.example_split not in SPLITS:
+        raise AssertionError(f"grid metric {metric.name!r}: example_split = "
+                             f"{metric.example_split!r}; use one of {', '.join(SPLITS)}")
+    values = metric.per_example(ctx)
+    size = len(ctx.splits[metric.example_split])
+    if not isinstance(values, torch.Tensor) or tuple(values.shape) != (size,):
+        shape = tuple(values.shape) if isinstance(values, torch.Tensor) else type(values).__name__
+        raise AssertionError(f"{where}: per_example returned {shape}; return a 1-D tensor with "
+                             f"one value per example of {metric.example_split} ({size})")
+    return {f"example.{i}": float(v) for i, v in enumerate(values.double().tolist())}
+
+
+def _check_aggregate(metric: GridMetric, values: Mapping[str, Mapping[str, float]]) -> None:
+    import numpy as np
+
+    rows = [[v[k] for k in sorted(v, key=lambda k: int(k.split(".")[1]))] for v in values.values()]
+    stacked = np.asarray(rows, dtype=np.float64)
+    first = metric.aggregate(stacked, stacked[::-1].copy())
+    _check_values(metric.name, "aggregate", first, metric.is_detail)
+    again = metric.aggregate(stacked, stacked[::-1].copy())
+    _assert_same(metric.name, "aggregate", first, again, "a second aggregate",
+                 "make aggregate deterministic", exact=True)
 
 
 def _check_class(cls: type[Metric]) -> None:
