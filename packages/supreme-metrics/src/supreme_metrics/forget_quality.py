@@ -31,6 +31,7 @@ separates from M_r's. With n models per side the finest rate is 1/n, so ε ≤ l
 score needs about 8 models per side (:data:`MIN_RUNS`; the run warns below it and the
 records carry ``"coarse": true``): 8 training seeds × 2 unlearning seeds give 8 per side.
 
+Differences from the reference: the reference has no forgetting quality; this metric is new.
 Differences from the challenge's code: ε is clipped at 0, and a zero rate is floored at
 one model's share rather than discarding the threshold (their code scored perfectly
 separated models as perfect forgetting); U and R come from disjoint halves of the runs so
