@@ -13,10 +13,11 @@ from supreme_metrics.plugin import METRICS, supreme_register_metrics
 from supreme_metrics.zrf import ZRF
 
 ALL = ["accuracy", "loss", "js_divergence", "activation_distance", "completeness",
-       "layerwise_distance", "zrf", "mia", "relearn_time", "forget_quality", "time", "resources"]
+       "layerwise_distance", "zrf", "mia", "relearn_time", "forget_quality", "ulira", "time",
+       "resources"]
 
 
-def test_the_plugin_registers_all_twelve_metrics() -> None:
+def test_the_plugin_registers_all_thirteen_metrics() -> None:
     assert [cls.name for cls in supreme_register_metrics()] == ALL
     registered = {entry.name: entry for entry in registry.list_components("metrics")}
     for name in ALL:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -212,11 +212,27 @@ class Plan:
              ("unlearning runs", StageKind.UNLEARN), ("evaluations", StageKind.EVALUATE))
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Per kind of work: how many distinct artifacts, how many exist, how many to compute."""
+        """Per kind of work: how many distinct artifacts, how many exist, how many to compute.
+        Shadow models (metrics that declare ``shadows``) add two kinds when the run has
+        them: ``shadow trainings`` (each shadow ``M_o#k`` and its retraining ``M_r#k``) and
+        ``shadow unlearning runs`` (a method applied to a shadow)."""
         out = {}
-        kinds = [(e, Stage.parse(e.stage).kind) for e in self.events]
-        for name, wanted in self.KINDS:
-            keys = {e.key: e.reused for e, kind in kinds if kind is wanted}
+        stages = [(e, Stage.parse(e.stage)) for e in self.events]
+
+        def shadow_training(stage: Stage) -> bool:
+            return str(stage.name).startswith(("M_o#", "M_r#"))
+
+        kinds: list[tuple[str, Callable[[Stage], bool]]] = [
+            (name, lambda stage, wanted=wanted: stage.kind is wanted)
+            for name, wanted in self.KINDS]
+        if any(stage.kind is StageKind.SHADOW for _, stage in stages):
+            kinds += [("shadow trainings",
+                       lambda stage: stage.kind is StageKind.SHADOW and shadow_training(stage)),
+                      ("shadow unlearning runs",
+                       lambda stage: stage.kind is StageKind.SHADOW
+                       and not shadow_training(stage))]
+        for name, chosen in kinds:
+            keys = {e.key: e.reused for e, stage in stages if chosen(stage)}
             existing = sum(keys.values())
             out[name] = {"total": len(keys), "existing": existing, "to_compute": len(keys) - existing}
         return out

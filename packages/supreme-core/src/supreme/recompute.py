@@ -4,7 +4,7 @@ Selectors (comma-separated, repeatable):
 
 =================  ===========================================================
 ``all``            every stage (datasets, M_o, splits, M_r, unlearning, caches,
-                   evaluations)
+                   evaluations, shadow models)
 ``dataset``        decoding every dataset into the tensor cache
 ``models``         training M_o (``train`` is the same)
 ``split``          building the forget/retain splits
@@ -13,6 +13,7 @@ Selectors (comma-separated, repeatable):
 ``unlearn:NAME``   one method's unlearning (and the caches it computes)
 ``evaluate``       every evaluation (and the reference-model accuracies)
 ``evaluate:NAME``  one metric's evaluations
+``shadows``        the shadow models of metrics that declare them (U-LiRA)
 =================  ===========================================================
 
 A selected stage whose artifact was written before the run started is computed again; a
@@ -42,6 +43,7 @@ BASIC: dict[str, tuple[StageKind, ...]] = {
     "retrain": (StageKind.RETRAIN,),
     "unlearn": (StageKind.UNLEARN,),
     "evaluate": (StageKind.EVALUATE, StageKind.CHECK),
+    "shadows": (StageKind.SHADOW,),
 }
 
 
@@ -105,8 +107,8 @@ def parse(values: Iterable[str] | str | Recompute | None, *, methods: Sequence[s
             if kind not in BASIC:
                 raise ConfigError(
                     f"--recompute {part!r}: unknown stage {kind!r}",
-                    "Use all, dataset, models, split, retrain, unlearn[:METHOD] or "
-                    "evaluate[:METRIC], comma-separated.",
+                    "Use all, dataset, models, split, retrain, unlearn[:METHOD], "
+                    "evaluate[:METRIC] or shadows, comma-separated.",
                 )
             if sep:
                 known = {"unlearn": methods, "evaluate": metrics}.get(kind)

@@ -176,6 +176,14 @@ def check_metrics(resolved: Resolved) -> None:
                 f"A metric may need only: {', '.join(sorted(NEEDS))}. Update the plugin, or "
                 f"remove {name!r} from metrics.",
             )
+        if "shadows" in metric.needs:
+            count = metric.shadow_models()
+            if not isinstance(count, int) or count < 2:
+                raise ConfigError(
+                    f"metric {name!r} needs shadow models but asks for {count!r}; a "
+                    "per-example attack needs at least 2",
+                    f"Set [metric.{name}] shadows to 2 or more (docs/metrics.md says how many "
+                    "give a meaningful value).")
     wanting = [name for name, metric in resolved.metrics.items() if "features" in metric.needs]
     if wanting:
         _check_feature_layers(resolved, wanting[0])

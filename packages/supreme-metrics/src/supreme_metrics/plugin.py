@@ -21,6 +21,7 @@ from supreme_metrics.mia import MIA
 from supreme_metrics.relearn_time import RelearnTime
 from supreme_metrics.resources import Resources
 from supreme_metrics.timing import Time
+from supreme_metrics.ulira import ULiRA
 from supreme_metrics.zrf import ZRF
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ METRICS: list[type[Metric]] = [
     MIA,
     RelearnTime,
     ForgetQuality,
+    ULiRA,
     Time,
     Resources,
 ]

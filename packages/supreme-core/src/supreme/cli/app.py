@@ -37,7 +37,7 @@ SET_OPTION = typer.Option(
 JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON on stdout.")
 RECOMPUTE_OPTION = typer.Option(
     "--recompute", help="Compute these stages again, and what depends on them: all, dataset, "
-    "models, split, retrain, unlearn[:METHOD], evaluate[:METRIC] (comma-separated, "
+    "models, split, retrain, unlearn[:METHOD], evaluate[:METRIC], shadows (comma-separated, "
     "repeatable). Old artifacts stay until the new ones are written.",
     metavar="STAGE[,STAGE]", show_default=False)
 

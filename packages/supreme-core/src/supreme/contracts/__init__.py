@@ -2,7 +2,7 @@
 
 from supreme.contracts.base import Component, ComponentConfig, Provenance
 from supreme.contracts.data import SCENARIOS, DatasetSpec, ImageTensors, LazyImages
-from supreme.contracts.evaluation import SPLITS, EvalContext, Outputs
+from supreme.contracts.evaluation import SPLITS, EvalContext, Outputs, ShadowOutputs
 from supreme.contracts.method import ORIGINAL, RETRAIN, Reference, UnlearningMethod
 from supreme.contracts.metric import NEEDS, GridMetric, Metric
 from supreme.contracts.model import IMAGENET_MEAN, IMAGENET_STD, Augment, ModelSpec, Recipe
@@ -37,6 +37,7 @@ __all__ = [
     "Recipe",
     "Record",
     "Reference",
+    "ShadowOutputs",
     "StageEvent",
     "UnlearnData",
     "UnlearningMethod",

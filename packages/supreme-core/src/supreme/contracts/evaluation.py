@@ -26,6 +26,26 @@ class Outputs:
     features: torch.Tensor | None = None
 
 
+@dataclass(frozen=True)
+class ShadowOutputs:
+    """The shadow models of a metric that declares ``shadows``, run over ``forget_train``.
+
+    Shadow k was trained on a seeded random half H_k of the cell's training examples
+    (D_f ∪ D_r); its forget set is F_k = D_f ∩ H_k. ``members[k, s]`` says whether example
+    s of ``forget_train`` is in F_k. ``unlearned[k]``: the evaluated row's method applied
+    to shadow k with forget set F_k (for the ``original`` row shadow k itself, for the
+    ``retrain`` row ``retrained[k]``); ``retrained[k]``: a model trained from scratch on
+    H_k without F_k, which never saw any example of D_f.
+    """
+
+    members: torch.Tensor
+    unlearned: tuple[Outputs, ...]
+    retrained: tuple[Outputs, ...]
+
+    def __len__(self) -> int:
+        return len(self.unlearned)
+
+
 Forward = Callable[["nn.Module", ImageTensors, bool], Outputs]
 #: ``batches(tensors, batch_size, seed)``: shuffled training batches ``(x, y)``, preprocessed
 #: for the evaluated model and on its device, without augmentation (rank-local)
@@ -59,6 +79,10 @@ class EvalContext:
     #: Training batches of a split for a metric that trains a copy of a model
     #: (``relearn_time``); ``forward`` evaluates such a copy (uncached).
     batches: Batches | None = None
+    #: Computes the shadow models' outputs (metrics that declare ``shadows``); read it
+    #: through :meth:`shadow_outputs`.
+    shadows: Callable[[], ShadowOutputs] | None = None
+    _shadow_outputs: ShadowOutputs | None = field(default=None, repr=False)
     _cache: dict[tuple[str, str, bool], Outputs] = field(default_factory=dict, repr=False)
     #: How many forward passes were actually run (for tests and benchmarks).
     forward_passes: int = 0
@@ -80,6 +104,16 @@ class EvalContext:
         self.forward_passes += 1
         self._cache[(role, split, features)] = out
         return out
+
+    def shadow_outputs(self) -> ShadowOutputs:
+        """The shadow models' forward passes over ``forget_train`` (computed once)."""
+        if self._shadow_outputs is None:
+            if self.shadows is None:
+                raise KeyError("shadows: this context has no shadow models; declare "
+                               "'shadows' in the metric's needs and return a count from "
+                               "shadow_models()")
+            self._shadow_outputs = self.shadows()
+        return self._shadow_outputs
 
     def add_model(self, role: str, model: nn.Module) -> None:
         """Register an extra model (for example an incompetent teacher) under ``role``."""

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 #: What a metric may declare it needs from the pipeline; each changes what is computed:
 #: ``reference`` trains M_r, ``original`` and ``timings`` enter the result's store key,
-#: ``features`` checks that the models have a penultimate layer before compute.
-NEEDS = frozenset({"reference", "original", "timings", "features"})
+#: ``features`` checks that the models have a penultimate layer before compute,
+#: ``shadows`` trains :meth:`Metric.shadow_models` shadow models per cell (U-LiRA).
+NEEDS = frozenset({"reference", "original", "timings", "features", "shadows"})
 
 
 class Metric(Component[C]):
@@ -26,8 +27,10 @@ class Metric(Component[C]):
     flat mapping of result keys to floats (for example ``{"forget_test": 12.5}``). A
     metric declares in ``needs`` what it uses beyond the evaluated model's outputs:
     ``reference`` (the retrained model M_r), ``original`` (M_o),
-    ``timings`` (unlearning and retraining wall time) and ``features`` (penultimate
-    activations). The pipeline trains M_r only when a requested metric or method needs it.
+    ``timings`` (unlearning and retraining wall time), ``features`` (penultimate
+    activations) and ``shadows`` (:meth:`shadow_models` shadow models, read through
+    :meth:`EvalContext.shadow_outputs`). The pipeline trains M_r only when a requested
+    metric or method needs it.
     """
 
     needs: ClassVar[frozenset[str]] = frozenset()
@@ -49,6 +52,16 @@ class Metric(Component[C]):
         from fnmatch import fnmatchcase
 
         return any(fnmatchcase(key, pattern) for pattern in cls.detail_keys)
+
+    def shadow_models(self) -> int:
+        """How many shadow models this metric reads when ``needs`` holds ``shadows``
+        (usually a config field). Per cell and k < this number, the pipeline trains shadow
+        k on a seeded random half H_k of the split's training examples (D_f ∪ D_r), retrains
+        one on H_k without F_k = D_f ∩ H_k, and applies every evaluated row's method to
+        shadow k with forget set F_k; each is a stored stage, shared by every cell with
+        the same split content and counted by ``supreme plan``. The largest number over the
+        run's metrics is trained; a metric reading fewer takes the first ones."""
+        return 0
 
     @abstractmethod
     def compute(self, ctx: EvalContext) -> dict[str, float]:

@@ -27,6 +27,7 @@ from supreme.contracts import (
     ImageTensors,
     LazyImages,
     Outputs,
+    ShadowOutputs,
     UnlearnData,
     UnlearningMethod,
 )
@@ -370,7 +371,8 @@ class Runner:
         split_key, split = self.split(cell, dataset_id, data_deps)
         run = CellRun(cell, data, recipe, common, data_deps, train_key, original_state, split,
                       split_key)
-        return self.evaluate(run, self.unlearn_rows(run))
+        rows = self.unlearn_rows(run)
+        return self.evaluate(run, rows, self.shadows(run, rows))
 
     def split(self, cell: Cell, dataset_id: Mapping[str, Any],
               deps: Sequence[tuple[str, str]] = ()) -> tuple[str, Split]:
@@ -402,51 +404,20 @@ class Runner:
 
     def unlearn_rows(self, run: CellRun) -> dict[str, Row]:
         """M_o's row, M_r's when needed, and one row per method's M_u (failures recorded)."""
-        cell, data, recipe, common = run.cell, run.data, run.recipe, run.common
+        cell, common = run.cell, run.common
         train_key, original_state, split_key = run.train_key, run.original_state, run.split_key
         split = run.split
         # methods get host tensors (data.on_device covers M_o's training and evaluation)
         train, test, _ = self.dataset(cell.dataset)
         parts = split.materialise(train, test)
-        batch_size = self.config.unlearning.batch_size or (128 if cell.scenario == "random" else 64)
-        if self.config.fabric.batch == "per_device":
-            batch_size *= self.fabric.world_size
+        batch_size = self.batch_size(cell)
         split_id = {"scenario": cell.scenario, "target": cell.target, "seed": cell.unlearn_seed,
                     "sizes": {k: len(v) for k, v in split.tensors().items()}, "key": split_key}
 
-        def unlearn_data(seed: int) -> UnlearnData:
-            original = self.fabric.to_device(self.load(data, original_state, train_key)).eval()
-            for p in original.parameters():
-                p.requires_grad_(False)
-            return build_unlearn_data(
-                forget=parts["forget_train"], retain=parts["retain_train"],
-                num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
-                forget_class=split.forget_class, seed=seed, batch_size=batch_size,
-                recipe=recipe, fabric=self.fabric, transform=data.transform, original=original,
-                new_model=lambda: prepare(data.new_model(), self.config.speed, self.fabric.device),
-                cache=self.cache(train_key), dataset_name=cell.dataset, model_name=cell.model,
-                model_family=self.r.models[cell.model].family,
-            )
-
-        def run_method(method: UnlearningMethod) -> Callable[[], tuple[dict[str, Any], dict[str, Any]]]:
-            def compute() -> tuple[dict[str, Any], dict[str, Any]]:
-                seed_everything(cell.unlearn_seed)
-                udata = unlearn_data(cell.unlearn_seed)
-                model = prepare(self.fabric.to_device(
-                    self.new_trainable(data, original_state, train_key)).train(), self.config.speed)
-                selected = self.recompute.selects(Stage(StageKind.UNLEARN, method.name))
-                self._recomputing += selected  # the caches it computes are redone too
-                try:
-                    with ResourceMonitor(self.fabric.device) as monitor:
-                        result = method.unlearn(model, udata, self.fabric)
-                finally:
-                    self._recomputing -= selected
-                # T_u: wall time of the call (accelerator-synchronised) minus untimed blocks,
-                # the maximum over ranks; resources combined over ranks
-                measured = gather_ranks(self.fabric, monitor.result())
-                return ({"seconds": measured["seconds"], "resources": measured},
-                        finite_state(unwrap(result), f"the model returned by {method.name!r}"))
-            return compute
+        def run_method(method: UnlearningMethod
+                       ) -> Callable[[], tuple[dict[str, Any], dict[str, Any]]]:
+            return self.unlearner(run, method, cell.unlearn_seed, original_state, train_key,
+                                  parts["forget_train"], parts["retain_train"], batch_size)
 
         rows: dict[str, Row] = {ORIGINAL: Row(ORIGINAL, train_key, original_state, 0.0, {})}
         if self.needs_reference():
@@ -482,6 +453,55 @@ class Runner:
             rows[name] = Row(name, key, state, meta["seconds"], meta.get("resources", {}))
         return rows
 
+    def batch_size(self, cell: Cell) -> int:
+        """The unlearning batch size of ``cell`` (``unlearning.batch_size`` or 64/128)."""
+        size = self.config.unlearning.batch_size or (128 if cell.scenario == "random" else 64)
+        if self.config.fabric.batch == "per_device":
+            size *= self.fabric.world_size
+        return size
+
+    def unlearner(self, run: CellRun, method: UnlearningMethod, seed: int,
+                  original_state: Mapping[str, Any], original_key: str, forget: ImageTensors,
+                  retain: ImageTensors, batch_size: int
+                  ) -> Callable[[], tuple[dict[str, Any], dict[str, Any]]]:
+        """The compute function of one unlearning stage: ``method`` applied to a copy of
+        the model ``original_state`` (``models/original_key``: M_o, or a shadow model) with
+        forget set ``forget`` and retain set ``retain`` (host tensors), seeded by ``seed``."""
+        cell, data, recipe, split = run.cell, run.data, run.recipe, run.split
+
+        def unlearn_data() -> UnlearnData:
+            original = self.fabric.to_device(self.load(data, original_state, original_key)).eval()
+            for p in original.parameters():
+                p.requires_grad_(False)
+            return build_unlearn_data(
+                forget=forget, retain=retain,
+                num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
+                forget_class=split.forget_class, seed=seed, batch_size=batch_size,
+                recipe=recipe, fabric=self.fabric, transform=data.transform, original=original,
+                new_model=lambda: prepare(data.new_model(), self.config.speed, self.fabric.device),
+                cache=self.cache(original_key), dataset_name=cell.dataset, model_name=cell.model,
+                model_family=self.r.models[cell.model].family,
+            )
+
+        def compute() -> tuple[dict[str, Any], dict[str, Any]]:
+            seed_everything(seed)
+            udata = unlearn_data()
+            model = prepare(self.fabric.to_device(
+                self.new_trainable(data, original_state, original_key)).train(), self.config.speed)
+            selected = self.recompute.selects(Stage(StageKind.UNLEARN, method.name))
+            self._recomputing += selected  # the caches it computes are redone too
+            try:
+                with ResourceMonitor(self.fabric.device) as monitor:
+                    result = method.unlearn(model, udata, self.fabric)
+            finally:
+                self._recomputing -= selected
+            # T_u: wall time of the call (accelerator-synchronised) minus untimed blocks,
+            # the maximum over ranks; resources combined over ranks
+            measured = gather_ranks(self.fabric, monitor.result())
+            return ({"seconds": measured["seconds"], "resources": measured},
+                    finite_state(unwrap(result), f"the model returned by {method.name!r}"))
+        return compute
+
     def cache(self, train_key: str) -> Callable[..., dict[str, torch.Tensor]]:
         """The store-backed cache handed to methods (keyed by M_o and the caller's key)."""
         def cache(name: str, key: Mapping[str, Any], compute: Callable[[], dict[str, Any]]
@@ -504,9 +524,136 @@ class Runner:
         where = str(self.store.path("models", key)) if key else "an in-memory state"
         return load_state(data.new_model(), state, where)
 
+    # -- shadow models (metrics that declare "shadows": U-LiRA) -------------------------------
+    def shadow_count(self) -> int:
+        """How many shadow models the run's metrics read (0: none is trained)."""
+        return max((m.shadow_models() for m in self.r.metrics.values() if "shadows" in m.needs),
+                   default=0)
+
+    def shadows(self, run: CellRun, rows: Mapping[str, Row]) -> Shadows | None:
+        """The shadow models of ``run`` for the rows a shadow metric evaluates.
+
+        Shadow k trains on a seeded random half H_k of D_f ∪ D_r (its seed is
+        :data:`SHADOW_SEED` + k, whatever the cell's seeds), F_k = D_f ∩ H_k is its forget
+        set, ``M_r#k`` retrains on H_k without F_k and ``METHOD#k`` applies a method to a
+        copy of shadow k. Their store keys name the examples they train on (not the cell),
+        so cells whose splits hold the same examples share them, and every method shares
+        shadow k and ``M_r#k``. A failed stage is recorded once; the rows it concerns get
+        the error (their shadow metrics are skipped)."""
+        count = self.shadow_count()
+        if not count:
+            return None
+        import torch
+
+        cell, data, recipe, common = run.cell, run.data, run.recipe, run.common
+        train, _, _ = self.dataset(cell.dataset)
+        tensors = run.split.tensors()
+        forget_idx, retain_idx = tensors["forget_train"].long(), tensors["retain_train"].long()
+        pool = torch.cat([forget_idx, retain_idx]).sort().values  # by content, not order
+        batch_size = self.batch_size(cell)
+        retrain = self.r.methods.get(RETRAIN) or Retrain()
+        shown = [n for n in rows if n in self.config.methods or n == RETRAIN]
+        out = Shadows(torch.zeros(count, len(forget_idx), dtype=torch.bool), [],
+                      {name: [] for name in shown})
+        for k in range(count):
+            seed = SHADOW_SEED + k
+            generator = torch.Generator().manual_seed(seed)
+            half = pool[torch.randperm(len(pool), generator=generator)[: len(pool) // 2]]
+            members = half.sort().values
+            in_forget = torch.isin(forget_idx, members)
+            out.members[k] = in_forget
+            forget_k = forget_idx[in_forget]
+            retain_k = members[~torch.isin(members, forget_idx)]
+            ids = {"members": index_digest(members), "forget": index_digest(forget_k)}
+
+            def train_shadow(members: torch.Tensor = members, seed: int = seed, k: int = k
+                             ) -> tuple[dict[str, Any], dict[str, Any]]:
+                seed_everything(seed)
+                model = prepare(self.fabric.to_device(self.new_trainable(data)), self.config.speed)
+                start = time.perf_counter()
+                trained = fit(model, data.train.subset(members), recipe, fabric=self.fabric,
+                              transform=data.transform, seed=seed,
+                              description=f"train shadow {k}")
+                synchronize(self.fabric)
+                return ({"seconds": time.perf_counter() - start},
+                        finite_state(trained, f"shadow model {k}"))
+
+            try:
+                shadow_key, _, shadow_state = self._stage(
+                    Stage(StageKind.SHADOW, f"M_o#{k}"), cell.label(), "models",
+                    {"stage": "shadow train", **common, "members": ids["members"], "seed": seed},
+                    train_shadow, run.data_deps)
+                forget_t, retain_t = train.subset(forget_k), train.subset(retain_k)
+                retrained_key, meta, retrained_state = self._stage(
+                    Stage(StageKind.SHADOW, f"M_r#{k}"), cell.label(), "models",
+                    {"stage": "shadow retrain", **common, **ids, "seed": seed,
+                     "method": {"name": RETRAIN,
+                                "config": retrain.config.model_dump(mode="json"),
+                                "code": component_code(type(retrain))}},
+                    self.unlearner(run, retrain, seed, shadow_state, shadow_key, forget_t,
+                                   retain_t, batch_size), run.data_deps)
+            except Exception as exc:
+                self.fail(cell, None, None, self.current_shadow_stage(), exc)
+                out.error = exc
+                return out
+            out.retrained.append(Row(f"M_r#{k}", retrained_key, retrained_state,
+                                     meta["seconds"], {}))
+            for name in shown:
+                found = out.unlearned[name]
+                if isinstance(found, BaseException):
+                    continue
+                if name == ORIGINAL:
+                    found.append(Row(f"M_o#{k}", shadow_key, shadow_state, 0.0, {}))
+                    continue
+                if name == RETRAIN:
+                    found.append(out.retrained[-1])
+                    continue
+                stage = Stage(StageKind.SHADOW, f"{name}#{k}")
+                try:
+                    key, meta, state = self._stage(
+                        stage, cell.label(), "models",
+                        {"stage": "shadow unlearn", "original": shadow_key,
+                         "forget": ids["forget"], "retain": index_digest(retain_k),
+                         "method": self.r.identity("methods", name), "seed": seed,
+                         "batch_size": batch_size, "fabric": self.fabric_id,
+                         "core": self.r.core("model")},
+                        self.unlearner(run, self.r.methods[name], seed, shadow_state, shadow_key,
+                                       forget_t, retain_t, batch_size),
+                        [("models", shadow_key)])
+                except Exception as exc:
+                    self.fail(cell, name, None, stage, exc)
+                    out.unlearned[name] = exc
+                    continue
+                found.append(Row(f"{name}#{k}", key, state, meta["seconds"],
+                                 meta.get("resources", {})))
+        return out
+
+    def current_shadow_stage(self) -> Stage:
+        """The shadow stage that was running (for its failure record)."""
+        try:
+            return Stage.parse(self.current_stage)
+        except ValueError:
+            return Stage(StageKind.SHADOW, "M_o#0")
+
+    def shadow_outputs(self, run: CellRun, rows: list[Row], retrained: list[Row],
+                       members: torch.Tensor, forget: ImageTensors,
+                       forward: Callable[..., Outputs]) -> ShadowOutputs:
+        """Forward passes of one row's shadow models and the retrained ones over D_f."""
+        def outputs(row: Row) -> Outputs:
+            model = self.fabric.to_device(self.load(run.data, row.state, row.key)).eval()
+            return forward(model, forget, False)
+
+        count = min(len(rows), len(retrained))
+        return ShadowOutputs(members[:count].clone(),
+                             tuple(outputs(r) for r in rows[:count]),
+                             tuple(outputs(r) for r in retrained[:count]))
+
+
     # -- evaluation ---------------------------------------------------------------------------
-    def evaluate(self, run: CellRun, rows: dict[str, Row]) -> list[Record]:
-        """Every metric on every row of ``rows``, after the reference-model gates."""
+    def evaluate(self, run: CellRun, rows: dict[str, Row],
+                 shadows: Shadows | None = None) -> list[Record]:
+        """Every metric on every row of ``rows``, after the reference-model gates
+        (``shadows``: the cell's shadow models, for metrics that declare them)."""
         cell, data, split, split_key = run.cell, run.data, run.split, run.split_key
         train_key = run.train_key
         parts = split.materialise(data.train, data.test)
@@ -546,7 +693,8 @@ class Runner:
                         nonlocal context
                         if context is None:
                             context = self._context(run, row, reference, rows[ORIGINAL], parts,
-                                                    model_of, cached_forward)
+                                                    model_of, cached_forward, shadows,
+                                                    forward)
                         return context
                     self.per_example(run, row, metric_name, metric, contextual)
                     continue
@@ -556,8 +704,22 @@ class Runner:
                         self.fail(cell, name, metric_name, Stage(StageKind.EVALUATE, name, metric_name),
                                   StageError("skipped: it needs M_r, whose retraining failed"))
                     continue
+                shadow_keys: dict[str, list[str]] | None = None
+                if "shadows" in metric.needs:
+                    found = shadows.unlearned.get(name) if shadows is not None else None
+                    if shadows is None or shadows.error is not None or not isinstance(found, list):
+                        why = (shadows.error if shadows is not None and shadows.error is not None
+                               else found)
+                        self.fail(cell, name, metric_name,
+                                  Stage(StageKind.EVALUATE, name, metric_name),
+                                  StageError(f"skipped: its shadow models failed ({why})"))
+                        continue
+                    count = metric.shadow_models()
+                    shadow_keys = {"unlearned": [r.key for r in found[:count]],
+                                   "retrained": [r.key for r in shadows.retrained[:count]]}
                 payload = {
                     "stage": "evaluate", "model": row.key, "split": split_key,
+                    **({"shadows": shadow_keys} if shadow_keys is not None else {}),
                     "reference": reference.key if reference and "reference" in metric.needs else None,
                     "original": train_key if "original" in metric.needs else None,
                     "timings": "timings" in metric.needs and (row.seconds, reference and reference.seconds),
@@ -570,12 +732,15 @@ class Runner:
                     deps.append(("models", reference.key))
                 if "original" in metric.needs:
                     deps.append(("models", train_key))
+                if shadow_keys is not None:
+                    deps += [("models", k) for keys in shadow_keys.values() for k in keys]
 
                 def compute(metric: Any = metric, row: Row = row) -> tuple[dict[str, Any], None]:
                     nonlocal context
                     if context is None:
                         context = self._context(run, row, reference, rows[ORIGINAL], parts,
-                                                model_of, cached_forward)
+                                                model_of, cached_forward, shadows,
+                                                forward)
                     values = metric.compute(context)
                     # a list keeps the metric's own key order (JSON objects get sorted)
                     return {"values": checked_values(metric, values)}, None
@@ -707,7 +872,8 @@ class Runner:
 
     def _context(self, run: CellRun, row: Row, reference: Row | None, original: Row,
                  parts: dict[str, ImageTensors], model_of: Callable[[Row], nn.Module],
-                 forward: Callable[..., Outputs]) -> EvalContext:
+                 forward: Callable[..., Outputs], shadows: Shadows | None = None,
+                 uncached: Callable[..., Outputs] | None = None) -> EvalContext:
         cell, split, data = run.cell, run.split, run.data
         models = {"unlearned": model_of(row), "original": model_of(original)}
         if reference is not None:
@@ -720,8 +886,19 @@ class Runner:
             seed_everything(cell.eval_seed)
             return self.fabric.to_device(data.new_model()).eval()
 
+        shadow_outputs: Callable[[], ShadowOutputs] | None = None
+        found = shadows.unlearned.get(row.name) if shadows is not None else None
+        if shadows is not None and shadows.error is None and isinstance(found, list):
+            def shadow_outputs() -> ShadowOutputs:
+                assert shadows is not None and isinstance(found, list)
+                # uncached: the memo is keyed by id(model), which a freed shadow's
+                # successor may reuse
+                return self.shadow_outputs(run, found, shadows.retrained, shadows.members,
+                                           parts["forget_train"], uncached or forward)
+
         return EvalContext(
             method=row.name, models=models, splits=parts, forward=forward,
+            shadows=shadow_outputs,
             num_classes=self.r.datasets[cell.dataset].num_classes, scenario=cell.scenario,
             forget_class=split.forget_class, seed=cell.eval_seed,
             timings=timings, resources=row.resources, new_model=new_model,
@@ -786,6 +963,30 @@ class Row:
     state: dict[str, Any]
     seconds: float
     resources: dict[str, float]
+
+
+#: shadow model k is seeded with SHADOW_SEED + k (its half of the data, its training and
+#: every method applied to it), independent of the cell's seeds
+SHADOW_SEED = 7_000_000
+
+
+@dataclass
+class Shadows:
+    """A cell's shadow models: ``members[k, s]`` (example s of D_f in shadow k's forget
+    set), ``retrained`` (``M_r#k``) and per evaluated row its ``unlearned`` shadows (or the
+    error that stopped them); ``error``: a failure of a shadow or its retraining."""
+
+    members: torch.Tensor
+    retrained: list[Row]
+    unlearned: dict[str, list[Row] | BaseException]
+    error: BaseException | None = None
+
+
+def index_digest(indices: torch.Tensor) -> str:
+    """A digest of a tensor of example indices (a store key names the examples by it)."""
+    import hashlib
+
+    return hashlib.sha256(indices.cpu().numpy().astype("<i8").tobytes()).hexdigest()[:32]
 
 
 #: ``data.on_device = "auto"`` keeps a dataset on a CUDA device up to this share of its free memory

@@ -8,7 +8,8 @@ too (forgetting 1% and 10% of the data are different tasks), titled like the ref
     ## Random-sample unlearning: cifar10 / vit (forget 1%)
 
 Columns: Method | Forget acc. | Retain acc. | MIA | Time (s) | Seeds (T/U/E) | Model link
-(plus ``Relearn (steps)`` from ``relearn_time:steps`` after Time when a section has it,
+(plus ``Relearn (steps)`` from ``relearn_time:steps`` and ``U-LiRA acc.`` from
+``ulira:balanced_accuracy`` after Time when a section has them,
 and ``Forget quality`` from the grid metric ``forget_quality``, one value per section
 averaged over its targets, when the run has it),
 from ``accuracy:forget_test``, ``accuracy:retain_test`` (percent), ``mia:forget_train``
@@ -43,6 +44,7 @@ COLUMNS = (
 #: format has none of them): the stronger evidence of forgetting (issue 19)
 EXTRA_COLUMNS = (
     ("Relearn (steps)", "relearn_time", "steps", ".0f"),
+    ("U-LiRA acc.", "ulira", "balanced_accuracy", ".3f"),
 )
 REFERENCE_ROWS = ((RETRAIN, "Retrain (reference)"), (ORIGINAL, "Original (no unlearning)"))
 DASH = "–"
@@ -137,6 +139,9 @@ def leaderboard(records: Sequence[dict[str, Any]],
            + (" Relearn (steps): SGD steps on the forget set until its accuracy is back near "
               "the original model's (closer to retrain's is better)."
               if any(r["metric"] == "relearn_time" for r in records) else "")
+           + (" U-LiRA acc.: balanced accuracy of the per-example likelihood-ratio attack "
+              "telling the method's model from retrain's on the forget set (0.5 at best)."
+              if any(r["metric"] == "ulira" for r in records) else "")
            + (" Forget quality: the NeurIPS 2023 challenge's score over the seeds, one value "
               "per section (1 at best; read against retrain's, see tables.md)."
               if any(r["metric"] == "forget_quality" for r in grid) else ""), ""]

@@ -9,7 +9,8 @@ where K are the ranking keys (``metric:key``) that the group's retrain row has. 
 K = {accuracy:forget_test, accuracy:retain_test, accuracy:test, mia:forget_train}: three
 accuracies in percent and the MIA rate, a fraction in [0, 1], times ``scale = 100`` so that
 every term is in percent points. ``--rank-by metric:key`` (repeatable) picks other keys;
-values of the ``mia`` metric are always scaled by 100, every other key is used as it is.
+values of the ``mia`` and ``ulira`` metrics (rates in [0, 1]) are always scaled by 100,
+every other key is used as it is.
 
 A method is ranked over the seeds where it and retrain have every key of K. Methods are
 ordered by mean distance (ties by name); retrain itself (distance 0) is not ranked.
@@ -46,7 +47,7 @@ DEFAULT_RANK_BY: tuple[tuple[str, str], ...] = (
     ("mia", "forget_train"),
 )
 #: Per-metric factor turning values into percent points (MIA is a fraction).
-SCALE = {"mia": 100.0}
+SCALE = {"mia": 100.0, "ulira": 100.0}
 REFERENCE = RETRAIN
 ALPHA = 0.05
 EXACT_MAX_N = 16

@@ -178,7 +178,35 @@ def _context(metric_cls: type[Metric], row: str, models: Mapping[str, nn.Module]
                             resources=dict(RESOURCES), new_model=_new_model)
     ctx.method = {"method": "test_method", "original": "original", "retrain": "retrain"}[row]
     ctx.forward = _Recording(ctx.forward)
+    if "shadows" in metric_cls.needs:
+        ctx.shadows = _shadows(ctx, models, splits)
     return ctx
+
+
+#: shadow models the harness gives a metric that declares ``shadows``
+SHADOWS = 4
+
+
+def _shadows(ctx: EvalContext, models: Mapping[str, nn.Module],
+             splits: Mapping[str, ImageTensors]) -> Any:
+    """Shadow outputs built from the fixture's models: shadow k alternates between the
+    original and the unlearned model, its retraining is the reference model with its
+    logits shifted by k / 10; every forget example is in the forget set of every other
+    shadow."""
+    from supreme.contracts import Outputs, ShadowOutputs
+
+    def build() -> ShadowOutputs:
+        forget = splits["forget_train"]
+        size = len(forget)
+        members = torch.zeros(SHADOWS, size, dtype=torch.bool)
+        unlearned, retrained = [], []
+        for k in range(SHADOWS):
+            members[k, (torch.arange(size) + k) % 2 == 0] = True
+            unlearned.append(ctx.forward(models["original" if k % 2 else "unlearned"], forget, False))
+            out = ctx.forward(models["reference"], forget, False)
+            retrained.append(Outputs(out.logits + k / 10, out.labels))
+        return ShadowOutputs(members, tuple(unlearned), tuple(retrained))
+    return build
 
 
 def _evaluate_rows(metric_cls: type[Metric], config: ComponentConfig | None,
