@@ -555,7 +555,12 @@ class Runner:
         shown = [n for n in rows if n in self.config.methods or n == RETRAIN]
         out = Shadows(torch.zeros(count, len(forget_idx), dtype=torch.bool), [],
                       {name: [] for name in shown})
-        for k in range(count):
+        retrained: dict[int, Row] = {}
+        unlearned: dict[str, dict[int, Row]] = {name: {} for name in shown}
+        # workers start at different shadows, so concurrent cells sharing them compute
+        # different ones instead of waiting on one lock (the results do not depend on it)
+        start = round(((self.worker or 1) - 1) * GOLDEN % 1.0 * count) % count
+        for k in [*range(start, count), *range(start)]:
             seed = SHADOW_SEED + k
             generator = torch.Generator().manual_seed(seed)
             half = pool[torch.randperm(len(pool), generator=generator)[: len(pool) // 2]]
@@ -596,17 +601,13 @@ class Runner:
                 self.fail(cell, None, None, self.current_shadow_stage(), exc)
                 out.error = exc
                 return out
-            out.retrained.append(Row(f"M_r#{k}", retrained_key, retrained_state,
-                                     meta["seconds"], {}))
+            retrained[k] = Row(f"M_r#{k}", retrained_key, retrained_state, meta["seconds"], {})
             for name in shown:
-                found = out.unlearned[name]
-                if isinstance(found, BaseException):
+                if isinstance(out.unlearned[name], BaseException):
                     continue
-                if name == ORIGINAL:
-                    found.append(Row(f"M_o#{k}", shadow_key, shadow_state, 0.0, {}))
-                    continue
-                if name == RETRAIN:
-                    found.append(out.retrained[-1])
+                if name in (ORIGINAL, RETRAIN):
+                    unlearned[name][k] = (Row(f"M_o#{k}", shadow_key, shadow_state, 0.0, {})
+                                          if name == ORIGINAL else retrained[k])
                     continue
                 stage = Stage(StageKind.SHADOW, f"{name}#{k}")
                 try:
@@ -624,8 +625,12 @@ class Runner:
                     self.fail(cell, name, None, stage, exc)
                     out.unlearned[name] = exc
                     continue
-                found.append(Row(f"{name}#{k}", key, state, meta["seconds"],
-                                 meta.get("resources", {})))
+                unlearned[name][k] = Row(f"{name}#{k}", key, state, meta["seconds"],
+                                         meta.get("resources", {}))
+        out.retrained = [retrained[k] for k in range(count)]
+        for name in shown:
+            if not isinstance(out.unlearned[name], BaseException):
+                out.unlearned[name] = [unlearned[name][k] for k in range(count)]
         return out
 
     def current_shadow_stage(self) -> Stage:
@@ -968,6 +973,8 @@ class Row:
 #: shadow model k is seeded with SHADOW_SEED + k (its half of the data, its training and
 #: every method applied to it), independent of the cell's seeds
 SHADOW_SEED = 7_000_000
+#: the golden ratio's fractional part: worker w starts its shadows at ((w-1)·GOLDEN mod 1)·K
+GOLDEN = 0.6180339887498949
 
 
 @dataclass

@@ -9,7 +9,6 @@ the seed-paired ranking.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections.abc import Sequence
@@ -17,9 +16,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from supreme.errors import UsageError
 from supreme.pipeline.grid import GRID_RESULTS
-from supreme.report.tables import jsonl_lines
+from supreme.report.tables import jsonl_records
 
 #: what every grid record holds, and the types the report relies on
 FIELDS: dict[str, tuple[type, ...]] = {
@@ -39,18 +37,9 @@ def load_grid(run_dir: str | Path) -> list[dict[str, Any]]:
     path = Path(run_dir) / GRID_RESULTS
     if not path.is_file():
         return []
-    fix = "Run the same `supreme run` again: it rewrites the grid results from the store."
-    records = []
-    for number, line in jsonl_lines(path, fix):
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            raise UsageError(f"{path}:{number} is not a JSON record ({exc})", fix) from exc
-        problem = _problem(record)
-        if problem:
-            raise UsageError(f"{path}:{number} is not a grid record: {problem}", fix)
-        records.append(record)
-    return records
+    return jsonl_records(
+        path, "Run the same `supreme run` again: it rewrites the grid results from the store.",
+        _problem, "a grid record")
 
 
 def _problem(record: Any) -> str:

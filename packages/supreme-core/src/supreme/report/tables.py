@@ -16,7 +16,7 @@ import json
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,16 +43,24 @@ def load_records(run_dir: str | Path) -> list[dict[str, Any]]:
             f"{path} does not exist",
             "Pass the run directory of a finished `supreme run` (output_dir/name).",
         )
-    fix = "Rerun `supreme run` to rewrite the results file."
+    return jsonl_records(path, "Rerun `supreme run` to rewrite the results file.",
+                         record_problem, "a result record")
+
+
+def jsonl_records(path: Path, fix: str, problem: Callable[[Any], str | None],
+                  what: str) -> list[dict[str, Any]]:
+    """The JSON records of a JSON-lines file, each checked by ``problem`` (a description of
+    what is wrong, or None); a bad line is a :class:`UsageError` naming it and ``what``
+    it should be, with ``fix`` as the hint."""
     records = []
     for number, line in jsonl_lines(path, fix):
         try:
             record = json.loads(line)
         except (ValueError, RecursionError) as exc:
             raise UsageError(f"{path}:{number} is not a JSON record ({exc})", fix) from exc
-        problem = record_problem(record)
-        if problem:
-            raise UsageError(f"{path}:{number} is not a result record: {problem}", fix)
+        found = problem(record)
+        if found:
+            raise UsageError(f"{path}:{number} is not {what}: {found}", fix)
         records.append(record)
     return records
 
