@@ -3,6 +3,7 @@ the methods and by cells with the same split, handed to the metric, counted by t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -13,6 +14,8 @@ from supreme import hookimpl, registry
 from supreme.contracts import ComponentConfig, Metric, ShadowOutputs, UnlearningMethod
 from supreme.engine import plan
 from supreme.errors import ConfigError
+from supreme.pipeline import run as run_module
+from supreme.pipeline.run import shadow_order
 from supreme.stage import Stage, StageKind
 
 
@@ -32,7 +35,11 @@ class ToyShadow(Metric):
     def compute(self, ctx: Any) -> dict[str, float]:
         shadows = ctx.shadow_outputs()
         ToyShadow.seen[ctx.method] = shadows
-        return {"shadows": float(len(shadows)), "members": float(shadows.members.float().mean())}
+        # order-sensitive values: shadow 0's members and outputs
+        return {"shadows": float(len(shadows)), "members": float(shadows.members.float().mean()),
+                "first_members": float(shadows.members[0].sum()),
+                "first_unlearned": float(shadows.unlearned[0].logits.double().sum()),
+                "first_retrained": float(shadows.retrained[0].logits.double().sum())}
 
 
 class ShadowShy(UnlearningMethod):
@@ -144,3 +151,29 @@ def test_a_method_failing_on_a_shadow_skips_only_its_rows_shadow_metric(
     measured = {(r["method"], r["metric"]) for r in results.records}
     assert ("shadow_shy", "toy_accuracy") in measured
     assert ("toy_ascent", "toy_shadow") in measured and ("shadow_shy", "toy_shadow") not in measured
+
+
+def test_workers_visit_the_shadows_from_different_starts() -> None:
+    assert shadow_order(None, 4) == shadow_order(1, 4) == [0, 1, 2, 3]
+    assert shadow_order(2, 3) == [2, 0, 1]  # round(0.618 * 3) = 2
+    assert shadow_order(3, 16) == [4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3]
+    for count in range(1, 20):
+        if count >= 2:  # the first two workers never start at the same shadow
+            assert shadow_order(1, count)[0] != shadow_order(2, count)[0]
+        for worker in range(1, 9):
+            assert sorted(shadow_order(worker, count)) == list(range(count))
+
+
+def test_the_visiting_order_changes_no_value(experiment: dict[str, Any], tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    experiment = {**experiment, "metric": {"toy_shadow": {"shadows": 3}}}
+    one = supreme.run(supreme.load_config(data={**experiment, "output_dir": str(tmp_path / "a")}))
+    monkeypatch.setattr(run_module, "shadow_order", lambda worker, count: [2, 0, 1])
+    other = supreme.run(supreme.load_config(data={**experiment, "output_dir": str(tmp_path / "b")}))
+    order = [e.stage for e in other.events if e.stage.startswith("shadow M_o#")]
+    assert order[:3] == ["shadow M_o#2", "shadow M_o#0", "shadow M_o#1"]
+
+    def values(results: Any) -> dict[tuple[Any, ...], float]:
+        return {(r["train_seed"], r["method"], r["metric"], r["key"]): r["value"]
+                for r in results.records}
+    assert values(other) == values(one)

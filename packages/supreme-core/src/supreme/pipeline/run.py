@@ -557,10 +557,7 @@ class Runner:
                       {name: [] for name in shown})
         retrained: dict[int, Row] = {}
         unlearned: dict[str, dict[int, Row]] = {name: {} for name in shown}
-        # workers start at different shadows, so concurrent cells sharing them compute
-        # different ones instead of waiting on one lock (the results do not depend on it)
-        start = round(((self.worker or 1) - 1) * GOLDEN % 1.0 * count) % count
-        for k in [*range(start, count), *range(start)]:
+        for k in shadow_order(self.worker, count):
             seed = SHADOW_SEED + k
             generator = torch.Generator().manual_seed(seed)
             half = pool[torch.randperm(len(pool), generator=generator)[: len(pool) // 2]]
@@ -987,6 +984,15 @@ class Shadows:
     retrained: list[Row]
     unlearned: dict[str, list[Row] | BaseException]
     error: BaseException | None = None
+
+
+def shadow_order(worker: int | None, count: int) -> list[int]:
+    """The order in which a process visits shadows 0..count-1: worker w (1-based; a single
+    process is worker 1) starts at round(((w-1)·GOLDEN mod 1)·count) and wraps around, so
+    concurrent cells sharing the shadows compute different ones instead of waiting on one
+    lock. The results do not depend on the order."""
+    start = round(((worker or 1) - 1) * GOLDEN % 1.0 * count) % count
+    return [*range(start, count), *range(start)]
 
 
 def index_digest(indices: torch.Tensor) -> str:
