@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -216,23 +216,23 @@ class Plan:
         Shadow models (metrics that declare ``shadows``) add two kinds when the run has
         them: ``shadow trainings`` (each shadow ``M_o#k`` and its retraining ``M_r#k``) and
         ``shadow unlearning runs`` (a method applied to a shadow)."""
+        names = {kind: name for name, kind in self.KINDS}
+
+        def kind_of(stage: Stage) -> str | None:
+            if stage.kind is StageKind.SHADOW:
+                trained = str(stage.name).startswith(("M_o#", "M_r#"))
+                return "shadow trainings" if trained else "shadow unlearning runs"
+            return names.get(stage.kind)
+
+        found: dict[str, dict[str, bool]] = {name: {} for name, _ in self.KINDS}
+        for event in self.events:
+            name = kind_of(Stage.parse(event.stage))
+            if name is not None:
+                if name not in found:  # the first shadow stage: both shadow kinds, in order
+                    found |= {"shadow trainings": {}, "shadow unlearning runs": {}}
+                found[name][event.key] = event.reused
         out = {}
-        stages = [(e, Stage.parse(e.stage)) for e in self.events]
-
-        def shadow_training(stage: Stage) -> bool:
-            return str(stage.name).startswith(("M_o#", "M_r#"))
-
-        kinds: list[tuple[str, Callable[[Stage], bool]]] = [
-            (name, lambda stage, wanted=wanted: stage.kind is wanted)
-            for name, wanted in self.KINDS]
-        if any(stage.kind is StageKind.SHADOW for _, stage in stages):
-            kinds += [("shadow trainings",
-                       lambda stage: stage.kind is StageKind.SHADOW and shadow_training(stage)),
-                      ("shadow unlearning runs",
-                       lambda stage: stage.kind is StageKind.SHADOW
-                       and not shadow_training(stage))]
-        for name, chosen in kinds:
-            keys = {e.key: e.reused for e, stage in stages if chosen(stage)}
+        for name, keys in found.items():
             existing = sum(keys.values())
             out[name] = {"total": len(keys), "existing": existing, "to_compute": len(keys) - existing}
         return out

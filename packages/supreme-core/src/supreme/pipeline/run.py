@@ -553,20 +553,21 @@ class Runner:
         batch_size = self.batch_size(cell)
         retrain = self.r.methods.get(RETRAIN) or Retrain()
         shown = [n for n in rows if n in self.config.methods or n == RETRAIN]
-        out = Shadows(torch.zeros(count, len(forget_idx), dtype=torch.bool), [],
-                      {name: [] for name in shown})
+        members_of = torch.zeros(count, len(forget_idx), dtype=torch.bool)
         retrained: dict[int, Row] = {}
         unlearned: dict[str, dict[int, Row]] = {name: {} for name in shown}
+        failed: dict[str, BaseException] = {}
         for k in shadow_order(self.worker, count):
             seed = SHADOW_SEED + k
             generator = torch.Generator().manual_seed(seed)
             half = pool[torch.randperm(len(pool), generator=generator)[: len(pool) // 2]]
             members = half.sort().values
             in_forget = torch.isin(forget_idx, members)
-            out.members[k] = in_forget
+            members_of[k] = in_forget
             forget_k = forget_idx[in_forget]
             retain_k = members[~torch.isin(members, forget_idx)]
             ids = {"members": index_digest(members), "forget": index_digest(forget_k)}
+            retain_id = index_digest(retain_k)
 
             def train_shadow(members: torch.Tensor = members, seed: int = seed, k: int = k
                              ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -580,14 +581,16 @@ class Runner:
                 return ({"seconds": time.perf_counter() - start},
                         finite_state(trained, f"shadow model {k}"))
 
+            stage = Stage(StageKind.SHADOW, f"M_o#{k}")
             try:
                 shadow_key, _, shadow_state = self._stage(
-                    Stage(StageKind.SHADOW, f"M_o#{k}"), cell.label(), "models",
+                    stage, cell.label(), "models",
                     {"stage": "shadow train", **common, "members": ids["members"], "seed": seed},
                     train_shadow, run.data_deps)
                 forget_t, retain_t = train.subset(forget_k), train.subset(retain_k)
+                stage = Stage(StageKind.SHADOW, f"M_r#{k}")
                 retrained_key, meta, retrained_state = self._stage(
-                    Stage(StageKind.SHADOW, f"M_r#{k}"), cell.label(), "models",
+                    stage, cell.label(), "models",
                     {"stage": "shadow retrain", **common, **ids, "seed": seed,
                      "method": {"name": RETRAIN,
                                 "config": retrain.config.model_dump(mode="json"),
@@ -595,12 +598,11 @@ class Runner:
                     self.unlearner(run, retrain, seed, shadow_state, shadow_key, forget_t,
                                    retain_t, batch_size), run.data_deps)
             except Exception as exc:
-                self.fail(cell, None, None, self.current_shadow_stage(), exc)
-                out.error = exc
-                return out
+                self.fail(cell, None, None, stage, exc)
+                return Shadows(members_of, [], {}, error=exc)
             retrained[k] = Row(f"M_r#{k}", retrained_key, retrained_state, meta["seconds"], {})
             for name in shown:
-                if isinstance(out.unlearned[name], BaseException):
+                if name in failed:
                     continue
                 if name in (ORIGINAL, RETRAIN):
                     unlearned[name][k] = (Row(f"M_o#{k}", shadow_key, shadow_state, 0.0, {})
@@ -611,7 +613,7 @@ class Runner:
                     key, meta, state = self._stage(
                         stage, cell.label(), "models",
                         {"stage": "shadow unlearn", "original": shadow_key,
-                         "forget": ids["forget"], "retain": index_digest(retain_k),
+                         "forget": ids["forget"], "retain": retain_id,
                          "method": self.r.identity("methods", name), "seed": seed,
                          "batch_size": batch_size, "fabric": self.fabric_id,
                          "core": self.r.core("model")},
@@ -620,22 +622,13 @@ class Runner:
                         [("models", shadow_key)])
                 except Exception as exc:
                     self.fail(cell, name, None, stage, exc)
-                    out.unlearned[name] = exc
+                    failed[name] = exc
                     continue
                 unlearned[name][k] = Row(f"{name}#{k}", key, state, meta["seconds"],
                                          meta.get("resources", {}))
-        out.retrained = [retrained[k] for k in range(count)]
-        for name in shown:
-            if not isinstance(out.unlearned[name], BaseException):
-                out.unlearned[name] = [unlearned[name][k] for k in range(count)]
-        return out
-
-    def current_shadow_stage(self) -> Stage:
-        """The shadow stage that was running (for its failure record)."""
-        try:
-            return Stage.parse(self.current_stage)
-        except ValueError:
-            return Stage(StageKind.SHADOW, "M_o#0")
+        return Shadows(members_of, [retrained[k] for k in range(count)],
+                       {name: failed[name] if name in failed else [unlearned[name][k] for k in range(count)]
+                        for name in shown})
 
     def shadow_outputs(self, run: CellRun, rows: list[Row], retrained: list[Row],
                        members: torch.Tensor, forget: ImageTensors,
@@ -708,13 +701,11 @@ class Runner:
                     continue
                 shadow_keys: dict[str, list[str]] | None = None
                 if "shadows" in metric.needs:
-                    found = shadows.unlearned.get(name) if shadows is not None else None
-                    if shadows is None or shadows.error is not None or not isinstance(found, list):
-                        why = (shadows.error if shadows is not None and shadows.error is not None
-                               else found)
+                    found = shadows.of(name) if shadows is not None else None
+                    if not isinstance(found, list):
                         self.fail(cell, name, metric_name,
                                   Stage(StageKind.EVALUATE, name, metric_name),
-                                  StageError(f"skipped: its shadow models failed ({why})"))
+                                  StageError(f"skipped: its shadow models failed ({found})"))
                         continue
                     count = metric.shadow_models()
                     shadow_keys = {"unlearned": [r.key for r in found[:count]],
@@ -889,8 +880,8 @@ class Runner:
             return self.fabric.to_device(data.new_model()).eval()
 
         shadow_outputs: Callable[[], ShadowOutputs] | None = None
-        found = shadows.unlearned.get(row.name) if shadows is not None else None
-        if shadows is not None and shadows.error is None and isinstance(found, list):
+        found = shadows.of(row.name) if shadows is not None else None
+        if shadows is not None and isinstance(found, list):
             def shadow_outputs() -> ShadowOutputs:
                 assert shadows is not None and isinstance(found, list)
                 # uncached: the memo is keyed by id(model), which a freed shadow's
@@ -984,6 +975,10 @@ class Shadows:
     retrained: list[Row]
     unlearned: dict[str, list[Row] | BaseException]
     error: BaseException | None = None
+
+    def of(self, row: str) -> list[Row] | BaseException | None:
+        """Row ``row``'s shadows, or the error that stopped them (None: the row has none)."""
+        return self.error if self.error is not None else self.unlearned.get(row)
 
 
 def shadow_order(worker: int | None, count: int) -> list[int]:

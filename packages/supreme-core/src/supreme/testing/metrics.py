@@ -199,13 +199,15 @@ def _shadows(ctx: EvalContext, models: Mapping[str, nn.Module],
         forget = splits["forget_train"]
         size = len(forget)
         members = torch.zeros(SHADOWS, size, dtype=torch.bool)
-        unlearned, retrained = [], []
+        passes = {role: ctx.forward(models[role], forget, False)
+                  for role in ("original", "unlearned", "reference")}
+        reference = passes["reference"]
         for k in range(SHADOWS):
             members[k, (torch.arange(size) + k) % 2 == 0] = True
-            unlearned.append(ctx.forward(models["original" if k % 2 else "unlearned"], forget, False))
-            out = ctx.forward(models["reference"], forget, False)
-            retrained.append(Outputs(out.logits + k / 10, out.labels))
-        return ShadowOutputs(members, tuple(unlearned), tuple(retrained))
+        return ShadowOutputs(
+            members,
+            tuple(passes["original" if k % 2 else "unlearned"] for k in range(SHADOWS)),
+            tuple(Outputs(reference.logits + k / 10, reference.labels) for k in range(SHADOWS)))
     return build
 
 
