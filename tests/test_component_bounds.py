@@ -26,7 +26,7 @@ from supreme.contracts import ComponentConfig
 KINDS = ("methods", "metrics", "datasets", "models")
 #: The distributions whose components this covers (the core's own, ``original`` and
 #: ``retrain``, have no hyperparameters).
-BUILTIN = {"supreme-methods", "supreme-metrics", "supreme-vision", "supreme-hello"}
+BUILTIN = {"supreme-methods", "supreme-metrics", "supreme-vision", "supreme-hf", "supreme-hello"}
 ABSURD = 10**12
 
 

@@ -17,7 +17,8 @@ def test_every_distribution_registers_through_its_entry_point() -> None:
     assert done.returncode == 0, done.stderr
     rows = {r["plugin"]: r for r in json.loads(done.stdout)}
     assert {r["distribution"] for r in rows.values()} >= {
-        "supreme-core", "supreme-methods", "supreme-metrics", "supreme-vision", "supreme-hello"}
+        "supreme-core", "supreme-methods", "supreme-metrics", "supreme-vision", "supreme-hf",
+        "supreme-hello"}
     assert all(r["status"] == "loaded" for r in rows.values()), rows
     assert "warning" not in done.stderr
 
@@ -27,7 +28,7 @@ def test_list_shows_the_first_components_with_their_providers() -> None:
         "methods": {"original": "supreme-core", "retrain": "supreme-core",
                     "finetune": "supreme-methods", "hello_forget": "supreme-hello"},
         "metrics": {"accuracy": "supreme-metrics", "loss": "supreme-metrics"},
-        "datasets": {"digits": "supreme-vision"},
+        "datasets": {"digits": "supreme-vision", "hf:*": "supreme-hf"},
         "models": {"resnet18": "supreme-vision"},
     }
     for kind, names in expected.items():

@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(p for d in ("packages/supreme-methods/src", "packages/supreme-metrics/src",
-                             "packages/supreme-vision/src", "examples/supreme-hello/src")
+                             "packages/supreme-vision/src", "packages/supreme-hf/src",
+                             "examples/supreme-hello/src")
                  for p in (ROOT / d).rglob("*.py"))
 #: what a plugin may import from the core (docs/plugins.md, "The declared API")
 ALLOWED = ("supreme.api", "supreme.contracts", "supreme.errors", "supreme.hookspecs",

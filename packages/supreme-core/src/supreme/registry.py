@@ -56,6 +56,10 @@ class Registry:
     def __init__(self, plugins: PluginManager) -> None:
         self.plugins = plugins
         self.entries: dict[str, dict[str, Entry]] = {kind: {} for kind in KINDS}
+        #: dataset families by prefix (``hf`` claims every ``hf:REST``), and the members
+        #: resolved so far (:meth:`family_member`)
+        self.families: dict[str, Entry] = {}
+        self._members: dict[str, Entry] = {}
         for kind in KINDS:
             self._collect(kind)
 
@@ -82,6 +86,10 @@ class Registry:
                 self._add(kind, cls, provenance)
 
     def _add(self, kind: Kind, cls: type[Component], provenance: Provenance) -> None:
+        prefix = getattr(cls, "prefix", None) if kind == "datasets" else None
+        if prefix is not None:
+            self._add_family(cls, prefix, provenance)
+            return
         existing = self.entries[kind].get(cls.name)
         if existing is not None:
             raise PluginError(
@@ -92,21 +100,99 @@ class Registry:
             )
         self.entries[kind][cls.name] = Entry(kind, cls.name, cls, provenance)
 
+    def _add_family(self, cls: type[Component], prefix: Any, provenance: Provenance) -> None:
+        """A dataset class with a ``prefix`` claims every name ``PREFIX:REST``."""
+        if not (isinstance(prefix, str) and NAME_PATTERN.match(prefix)):
+            raise PluginError(
+                f"{_who(provenance)} registers the dataset family {cls.name!r} with prefix "
+                f"{prefix!r}, which is not a valid name",
+                "A prefix is lowercase letters, digits and underscores, starting with a letter "
+                f"(disable the plugin with SUPREME_DISABLE_PLUGINS={provenance.plugin}).",
+            )
+        existing = self.families.get(prefix)
+        if existing is not None:
+            raise PluginError(
+                f"two plugins claim the dataset names {prefix}:*: "
+                f"{_who(existing.provenance)} and {_who(provenance)}",
+                "Uninstall or disable one of them "
+                f"(SUPREME_DISABLE_PLUGINS={provenance.plugin}).",
+            )
+        self.families[prefix] = Entry("datasets", f"{prefix}:*", cls, provenance)
+
+    def family_member(self, kind: Kind, name: str) -> Entry | None:
+        """The entry of a dataset ``PREFIX:REST`` that a family claims (``None`` when no
+        family claims ``name``). The family's ``member(name)`` gives the class, once per
+        name; ``PREFIX:*`` is the family itself (what ``supreme list datasets`` shows)."""
+        prefix, sep, rest = name.partition(":")
+        family = self.families.get(prefix) if kind == "datasets" and sep else None
+        if family is None:
+            return None
+        if rest == "*":
+            return family
+        if name not in self._members:
+            cls = family.cls.member(name)  # type: ignore[attr-defined]
+            if not (isinstance(cls, type) and issubclass(cls, family.cls)
+                    and getattr(cls, "name", None) == name):
+                raise PluginError(
+                    f"{_who(family.provenance)}: the dataset family {prefix}:* answered "
+                    f"{name!r} with {cls!r}, not a subclass of {family.cls.__name__} named "
+                    f"{name!r}",
+                    f"Fix {family.cls.__module__}.{family.cls.__qualname__}.member, or disable "
+                    f"the plugin with SUPREME_DISABLE_PLUGINS={family.provenance.plugin}.",
+                )
+            self._members[name] = Entry("datasets", name, cls, family.provenance)
+        return self._members[name]
+
     # -- lookup ---------------------------------------------------------------------
     def names(self, kind: Kind) -> list[str]:
-        return sorted(self.entries[kind])
+        """Registered names, and ``PREFIX:*`` for each dataset family."""
+        families = [e.name for e in self.families.values()] if kind == "datasets" else []
+        return sorted([*self.entries[kind], *families])
 
     def entry(self, kind: Kind, name: str) -> Entry:
+        """The entry of ``name``; a method variant ``NAME@LABEL`` is method ``NAME``'s
+        (configured by its own ``[method."NAME@LABEL"]`` table, see :func:`variant_base`)."""
+        base = variant_base(kind, name)
+        found = self.entries[kind].get(base) or self.family_member(kind, base)
+        if found is None:
+            raise unknown(kind, base, self.names(kind))
+        return found
+
+    def has(self, kind: Kind, name: str) -> bool:
+        """Whether ``name`` (or the method a variant ``NAME@LABEL`` runs) is registered, or
+        a dataset family claims it (a name the family refuses raises its error)."""
         try:
-            return self.entries[kind][name]
-        except KeyError:
-            raise unknown(kind, name, self.names(kind)) from None
+            base = variant_base(kind, name)
+        except UsageError:
+            return False
+        return base in self.entries[kind] or self.family_member(kind, base) is not None
 
     def get(self, kind: Kind, name: str) -> type[Component]:
         return self.entry(kind, name).cls
 
     def list(self, kind: Kind) -> list[Entry]:
-        return [self.entries[kind][n] for n in self.names(kind)]
+        return [self.entry(kind, n) for n in self.names(kind)]
+
+
+#: A method variant: ``NAME@LABEL`` runs method ``NAME`` with its own config table, so one
+#: experiment can compare two settings of a method (``neg_grad`` and ``neg_grad@tuned``).
+VARIANT_PATTERN = re.compile(r"^([a-z][a-z0-9_]*)@([a-z0-9][a-z0-9_]*)$")
+
+
+def variant_base(kind: str, name: str) -> str:
+    """The registered name behind ``name``: ``NAME`` for a method variant ``NAME@LABEL``,
+    ``name`` itself otherwise. A malformed variant raises a :class:`UsageError`."""
+    if "@" not in name:
+        return name
+    match = VARIANT_PATTERN.match(name)
+    if kind != "methods" or match is None:
+        what = SINGULAR.get(kind, kind)
+        raise UsageError(
+            f"{what} name {name!r} is not valid" + (": only methods have variants"
+                                                     if kind != "methods" else ""),
+            "A method variant is NAME@LABEL (lowercase letters, digits and underscores), "
+            "e.g. neg_grad@tuned, configured by its own [method.\"NAME@LABEL\"] table.")
+    return match.group(1)
 
 
 def unknown(kind: str, name: str, known: Sequence[str]) -> UnknownComponentError:

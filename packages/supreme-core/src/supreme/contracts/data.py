@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from supreme.contracts.base import C, Component
 
@@ -135,6 +135,22 @@ class DatasetSpec(Component[C]):
     #: ``{"train": 99.0, "test": 94.0}``, optionally per model family
     #: (``{"resnet": {"test": 94.0}}``; supreme/gates.py). Undeclared: three times chance.
     reference_floors: ClassVar[Mapping[str, Any]] = {}
+    #: A dataset *family* claims every name ``PREFIX:REST`` instead of one name: a
+    #: registered class with ``prefix = "hf"`` answers ``hf:ORG/NAME`` through
+    #: :meth:`member` (``supreme list datasets`` shows it as ``hf:*``).
+    prefix: ClassVar[str | None] = None
+
+    @classmethod
+    def member(cls, name: str) -> type[DatasetSpec[Any]]:
+        """The class of the family member ``name`` (``PREFIX:REST``); called once per name.
+
+        The default is a subclass whose ``name`` is ``name`` (its config is the family's
+        ``Config``, its provenance the family's). Override it to refuse a malformed ``REST``
+        with :class:`supreme.errors.UnknownComponentError`.
+        """
+        attrs = {"name": name, "__module__": cls.__module__, "__qualname__": cls.__qualname__,
+                 "__doc__": cls.__doc__}
+        return cast("type[DatasetSpec[Any]]", type(cls.__name__, (cls,), attrs))
 
     @property
     def num_classes(self) -> int:

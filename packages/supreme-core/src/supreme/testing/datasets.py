@@ -64,7 +64,10 @@ def check_spec_metadata(cls: DatasetSpec | type[DatasetSpec]) -> None:
     Pass an instance for datasets whose class names come from the files on disk (their
     ``class_names`` is a property); a class is enough for the others.
     """
-    if not NAME_PATTERN.match(cls.name or ""):
+    prefix = cls.prefix
+    member = prefix is not None and (cls.name or "").startswith(f"{prefix}:") and \
+        len(cls.name) > len(prefix) + 1  # a dataset family's member, e.g. hf:ORG/NAME
+    if not (member or NAME_PATTERN.match(cls.name or "")):
         raise _fail(
             f"dataset name {cls.name!r} is not lowercase snake_case",
             "set the class attribute `name`, e.g. name = 'cifar10'",
