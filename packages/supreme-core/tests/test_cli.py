@@ -127,7 +127,7 @@ def test_a_command_is_a_plain_function_callable_alone(
     from supreme.cli.app import COMMANDS, plan
 
     assert [name for name, _ in COMMANDS] == [
-        "run", "plan", "report", "gc", "list", "describe", "plugins", "env", "status"]
+        "run", "plan", "tune", "report", "gc", "list", "describe", "plugins", "env", "status"]
     from supreme import registry
 
     registry.configure(paths=[TOY])

@@ -129,6 +129,15 @@ class FabricConfig(_Strict):
         return value
 
 
+def _distinct_seeds(seeds: list[int]) -> list[int]:
+    for seed in seeds:
+        if not 0 <= seed < 2**31:
+            raise ValueError(f"seed {seed} is outside 0 .. 2**31-1")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError("training seeds must be distinct")
+    return seeds
+
+
 class SeedConfig(_Strict):
     """The three-level seed protocol: I training seeds, J unlearning and K evaluation seeds."""
 
@@ -140,12 +149,7 @@ class SeedConfig(_Strict):
     @field_validator("train")
     @classmethod
     def _seeds_in_range(cls, seeds: list[int]) -> list[int]:
-        for seed in seeds:
-            if not 0 <= seed < 2**31:
-                raise ValueError(f"seed {seed} is outside 0 .. 2**31-1")
-        if len(set(seeds)) != len(seeds):
-            raise ValueError("training seeds must be distinct")
-        return seeds
+        return _distinct_seeds(seeds)
 
     @model_validator(mode="after")
     def _sparse_seeds_do_not_collide(self) -> SeedConfig:
@@ -314,6 +318,85 @@ class GatesConfig(_Strict):
         description="full-class: M_r's forget-test accuracy must be at most this (percent)")
 
 
+class ValidationConfig(_Strict):
+    """A validation split carved from each dataset's training data (``supreme tune``).
+
+    A seeded, class-stratified ``fraction`` of the training examples becomes the test
+    split and the rest the training data, so every stage (M_o, the split, M_r, the
+    methods, the metrics) runs unchanged while the real test split is never read: the
+    ``*_test`` keys of such a run are validation numbers. ``supreme tune`` sets it on its
+    trials; a reported run leaves it unset.
+    """
+
+    fraction: float = Field(0.2, gt=0, lt=1, allow_inf_nan=False,
+                            description="share of each class's training examples held out")
+    seed: int = Field(0, ge=0, lt=2**31, description="which examples are held out")
+
+
+#: The default tuning objective: DeepUnlearn's mean absolute gap to M_r over forget and
+#: retain accuracy and the MIA (here on the validation split; MIA scaled to percent).
+DEFAULT_OBJECTIVE = ("accuracy:forget_test", "accuracy:retain_test", "mia:forget_train")
+
+
+class TuneConfig(_Strict):
+    """``supreme tune``: the search for each method's hyper-parameters (docs/tuning.md)."""
+
+    trials: int = Field(30, ge=1, le=100_000, description="trials per study")
+    timeout_s: float | None = Field(None, gt=0, allow_inf_nan=False,
+                                    description="stop starting trials after this long")
+    objective: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_OBJECTIVE), min_length=1,
+        description="metric:key terms; the objective is the mean absolute gap to M_r over "
+        "them (the ranking's distance), on the validation split, minimised")
+    train_seeds: list[int] = Field(default_factory=lambda: [100], min_length=1, max_length=100,
+                                   description="training seeds of the tuning M_o")
+    unlearn_seeds: int = Field(2, ge=1, le=100,
+                               description="unlearning seeds per training seed in each trial")
+    validation: ValidationConfig = ValidationConfig()
+    sampler_seed: int = Field(0, ge=0, lt=2**31, description="the TPE sampler's seed")
+    prune: bool = Field(True, description="stop a trial whose running objective after a "
+                        "tuning cell is worse than the median of earlier trials there")
+    space: dict[str, dict[str, dict[str, Any]]] = Field(
+        default_factory=dict,
+        description="per method, per config field: {low, high, log, step} or {choices}; "
+        "replaces the method's own search space for the fields named")
+
+    @field_validator("objective")
+    @classmethod
+    def _terms(cls, terms: list[str]) -> list[str]:
+        for term in terms:
+            metric, sep, key = term.partition(":")
+            if not sep or not metric or not key:
+                raise ValueError(f"objective term {term!r} is not metric:key "
+                                 "(e.g. 'accuracy:forget_test')")
+        if len(set(terms)) != len(terms):
+            raise ValueError("an objective term is listed twice")
+        return terms
+
+    @field_validator("train_seeds")
+    @classmethod
+    def _seeds(cls, seeds: list[int]) -> list[int]:
+        return _distinct_seeds(seeds)
+
+
+class TunedInfo(_Strict):
+    """Where a tuned method variant's settings come from (``[tuned."NAME@tuned"]``, written
+    by ``supreme tune``). Provenance only: it enters no store key."""
+
+    method: str
+    study: str
+    dataset: str
+    model: str
+    scenario: str
+    objective: list[str]
+    trials: int = Field(ge=0)
+    best_trial: int = Field(ge=1, description="1-based, as supreme tune prints trials")
+    value: float = Field(allow_inf_nan=False, description="best objective (validation)")
+    default_value: float | None = Field(None, allow_inf_nan=False,
+                                        description="the default config's objective")
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
 class ExperimentConfig(_Strict):
     """One experiment: what to train, forget, unlearn and measure, and where results go."""
 
@@ -343,6 +426,13 @@ class ExperimentConfig(_Strict):
     deterministic: bool = Field(
         False, description="torch.use_deterministic_algorithms (GPU: slower, see docs/reliability.md)"
     )
+    validation: ValidationConfig | None = Field(
+        None, description="carve a validation split from the training data and use it as "
+        "the test split (set by supreme tune on its trials)")
+    tune: TuneConfig = TuneConfig()
+    tuned: dict[str, TunedInfo] = Field(
+        default_factory=dict, description="tuned method variants and their study (written "
+        "by supreme tune into a fragment; read with --include)")
     # Per-component configuration tables, validated against each component's Config.
     dataset: dict[str, dict[str, Any]] = Field(default_factory=dict)
     model: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -536,6 +626,7 @@ def load_config(
     data: Mapping[str, Any] | None = None,
     *,
     registry: Any = None,
+    includes: Iterable[str | Path] = (),
 ) -> ExperimentConfig:
     """Build a validated :class:`ExperimentConfig` from a TOML file and/or a mapping, plus
     overrides.
@@ -550,6 +641,13 @@ def load_config(
     merged: dict[str, Any] = dict(data or {})
     if path is not None:
         merged = {**read_toml(path), **merged}
+    listed = merged.pop("include", [])
+    if not isinstance(listed, list) or not all(isinstance(f, str) for f in listed):
+        raise ConfigError(f"include = {listed!r} is not a list of file names",
+                          'Write e.g. include = ["tuned/digits-resnet18-fullclass-neg_grad.toml"].')
+    base = Path(path).parent if path is not None else Path()
+    for fragment in [*(base / f for f in listed), *(Path(f) for f in includes)]:
+        merged = apply_fragment(merged, fragment)
     merged = apply_overrides(merged, overrides)
     source = str(path) if path else "settings"
     check_depth(merged, str(path) if path else "settings")
@@ -562,6 +660,47 @@ def load_config(
         raise validation_error(exc, source) from None
     check_component_tables(config, registry, source)
     return config
+
+
+#: The tables an included fragment may hold (``supreme tune`` writes them).
+FRAGMENT_TABLES = ("method", "tuned")
+
+
+def apply_fragment(merged: dict[str, Any], fragment: Path) -> dict[str, Any]:
+    """Add an experiment-file fragment (``include = [...]``, ``--include``): its
+    ``[method."NAME@LABEL"]`` tables and ``[tuned."NAME@LABEL"]`` provenance, with each
+    tuned row appended to ``methods``. A fragment adds rows; it never changes one the
+    experiment already configures differently."""
+    data = read_toml(fragment)
+    other = sorted(set(data) - set(FRAGMENT_TABLES))
+    if other:
+        raise ConfigError(f"fragment {str(fragment)!r} sets {', '.join(other)}: a fragment "
+                          "may only hold [method.NAME] and [tuned.NAME] tables",
+                          "Put the other settings in the experiment file itself.")
+    merged = dict(merged)
+    for table in FRAGMENT_TABLES:
+        tables = data.get(table, {})
+        if not isinstance(tables, dict):
+            raise ConfigError(f"fragment {str(fragment)!r}: {table} is not a table",
+                              f'Write [{table}."NAME@tuned"] tables.')
+        own = dict(merged.get(table) or {})
+        for name, values in tables.items():
+            if name in own and own[name] != values:
+                raise ConfigError(
+                    f"fragment {str(fragment)!r} sets [{table}.\"{name}\"], which the "
+                    "experiment already sets differently",
+                    f"Remove [{table}.\"{name}\"] from the experiment, or include another "
+                    "fragment.")
+            own[name] = values
+        if own:
+            merged[table] = own
+    methods = list(merged.get("methods") or ExperimentConfig.model_fields["methods"]
+                   .get_default(call_default_factory=True))
+    for name in data.get("tuned", {}):
+        if name not in methods:
+            methods.append(name)
+    merged["methods"] = methods
+    return merged
 
 
 #: experiment table -> registry kind
@@ -580,7 +719,7 @@ def check_component_tables(config: ExperimentConfig, registry: Any = None,
         registry = default()
     for table, kind in COMPONENT_TABLES.items():
         for name, values in getattr(config, table).items():
-            entry = registry.entries[kind].get(name)
+            entry = registry.entry(kind, name) if registry.has(kind, name) else None
             if entry is not None:
                 component_config(entry.cls, values, f"{table}.{name}", source)
 

@@ -20,7 +20,9 @@ _BOUNDS = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"), ("min_length", 
 
 def find(registry: Registry, name: str, kind: str | None = None) -> Entry:
     """The entry named ``name`` (``KIND:NAME`` or ``kind`` narrow it down)."""
-    if kind is None and ":" in name:
+    if kind is None and ":" in name and name.partition(":")[0] in registry.families:
+        kind = "dataset"  # a dataset family's member, e.g. hf:ORG/NAME
+    elif kind is None and ":" in name:
         kind, _, name = name.partition(":")
     if kind is not None:
         plural = {v: k for k, v in SINGULAR.items()}.get(kind, kind)
@@ -146,4 +148,6 @@ def describe(entry: Entry) -> dict[str, Any]:
             info[attr] = sorted(value)
     if entry.kind == "methods":
         info["reference"] = getattr(cls, "reference", None)
+        space = getattr(cls, "search_space", None) or {}
+        info["search_space"] = {field: search.as_dict() for field, search in space.items()}
     return info

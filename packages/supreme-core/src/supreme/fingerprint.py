@@ -56,6 +56,7 @@ NOT_IN_KEYS: dict[str, str] = {
     "report": "reads results.jsonl after the run",
     "launch": "local worker processes and SLURM jobs; every cell runs through pipeline/run.py",
     "engine.py": "validates, launches and collects; every cell runs through pipeline/run.py",
+    "tune.py": "chooses the settings each trial runs with; they are in the trial's keys",
     "loggers.py": "copies records to experiment loggers",
     "observers.py": "passes stage and cell events to hooks, the reporter and loggers",
     "secrets.py": "masks secret values in messages, logs and job scripts",

@@ -19,7 +19,7 @@ from supreme.config import ExperimentConfig, component_config
 from supreme.contracts import DatasetSpec, Metric, ModelSpec, UnlearningMethod
 from supreme.contracts.records import Cell
 from supreme.errors import ConfigError
-from supreme.registry import Registry, unknown
+from supreme.registry import Registry, unknown, variant_base
 
 
 def seed_triples(config: ExperimentConfig) -> Iterator[tuple[int, int, int]]:
@@ -62,7 +62,7 @@ class Resolved:
         instance = getattr(self, kind)[name]
         entry = self.registry.entry(kind, name)  # type: ignore[arg-type]
         return {
-            "name": name,
+            "name": entry.name,  # a variant NAME@LABEL shares NAME's artifacts at equal config
             "config": instance.config.model_dump(mode="json"),
             "distribution": entry.provenance.distribution,
             "version": entry.provenance.version,
@@ -160,18 +160,27 @@ def resolve(config: ExperimentConfig, registry: Registry) -> Resolved:
     for kind, table_name in kinds.items():
         tables: dict[str, dict[str, Any]] = getattr(config, table_name)
         for name in tables:
-            if name not in registry.entries[kind]:
-                error = unknown(table_name, name, registry.names(kind))  # type: ignore[arg-type]
-                raise ConfigError(f"[{table_name}.{name}]: {error.message}", error.hint)
+            if not registry.has(kind, name):  # type: ignore[arg-type]
+                base = variant_base(kind, name)  # a malformed variant says so
+                error = unknown(table_name, base, registry.names(kind))  # type: ignore[arg-type]
+                raise ConfigError(f"[{table_name}.{_quoted(name)}]: {error.message}", error.hint)
         built[kind] = {}
         for name in getattr(config, kind):
             cls = registry.get(kind, name)  # type: ignore[arg-type]
+            if name != cls.name and getattr(cls, "reference", None):
+                raise ConfigError(f"method {name!r} is a variant of the reference row "
+                                  f"{cls.name!r}, which has no settings to vary",
+                                  f"List {cls.name!r} once, without a label.")
             settings = component_config(cls, tables.get(name), f"{table_name}.{name}")
             built[kind][name] = cls(settings)
     resolved = Resolved(config, registry, built["datasets"], built["models"], built["methods"],
                         built["metrics"])
     _check_scenarios(resolved)
     return resolved
+
+
+def _quoted(name: str) -> str:
+    return f'"{name}"' if "@" in name else name
 
 
 def _check_scenarios(resolved: Resolved) -> None:

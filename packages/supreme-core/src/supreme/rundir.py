@@ -30,9 +30,19 @@ WRITTEN = ("config.json", "results.jsonl", "failures.jsonl", "cells", "splits", 
 SCHEDULING = {"launch", "slurm", "loggers", "output_dir", "name", "data"}
 
 
+#: Fields that change no number a run computes: how ``supreme tune`` searches, and the
+#: provenance of tuned variants (their settings are in ``[method]``).
+NOT_COMPUTED = {"tune", "tuned"}
+
+
 def experiment_identity(config: ExperimentConfig) -> dict[str, Any]:
-    """Every field of ``config`` that changes what a cell computes (cell ids hash it)."""
-    return config.model_dump(mode="json", exclude=SCHEDULING)
+    """Every field of ``config`` that changes what a cell computes (cell ids hash it).
+    ``validation`` enters only when set, so the identities of runs written before it
+    existed are unchanged."""
+    identity = config.model_dump(mode="json", exclude=SCHEDULING | NOT_COMPUTED)
+    if identity.get("validation") is None:
+        identity.pop("validation", None)
+    return identity
 
 
 def identity(config: ExperimentConfig) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import math
 from typing import TYPE_CHECKING
 
 from pydantic import Field
+from supreme.contracts.search import Search
 from supreme.contracts.types import Scale
 
 from supreme_methods._synaptic import DampeningConfig, DampeningRule, SynapticDampening
@@ -38,6 +39,9 @@ class ASSD(SynapticDampening):
     """ASSD: SSD whose α is a percentile of F/O set by the forget-set share (λ = 1)."""
 
     name = "assd"
+    #: supreme tune's search space: α is chosen by the method itself; the dampening λ and the
+    #: exponent remain.
+    search_space = {"dampening": Search(0.01, 10.0, log=True), "exponent": Search(0.1, 10.0, log=True)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
     criterion = "ce"
     per_sample = False

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import BatchSize, Epochs, Fraction, LearningRate, PositiveScale
 
 if TYPE_CHECKING:
@@ -60,6 +61,10 @@ class BadTeacher(UnlearningMethod):
     """BadT: distil a random teacher on the forget set and M_o on a retain subset."""
 
     name = "bad_teacher"
+    #: supreme tune's search space: Chundawat et al. (AAAI 2023): the rate, the temperature and the
+    #: retain share.
+    search_space = {"lr": Search(1e-5, 1e-2, log=True), "temperature": Search(0.5, 8.0, log=True),
+                    "retain_fraction": Search(0.05, 1.0)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import BatchSize, Epochs, LearningRate, Momentum, WeightDecay
 
 if TYPE_CHECKING:
@@ -99,3 +100,6 @@ class CFK(LastLayers):
     """CF-k: fine-tune only the last k layers on the retain set, the rest frozen."""
 
     name = "cf_k"
+    #: supreme tune's search space: Goel et al.: the number k of re-trained last layers and the
+    #: rate.
+    search_space = {"k": Search(1, 5), "lr": Search(1e-3, 1e-1, log=True), "epochs": Search(1, 10)}

@@ -27,6 +27,7 @@ method's generator, not from M_o's own initial checkpoint, which SUPREME does no
 from __future__ import annotations
 
 from pydantic import Field
+from supreme.contracts.search import Search
 from supreme.contracts.types import Epochs
 
 from supreme_methods.cf_k import LastLayers
@@ -36,6 +37,9 @@ class EUK(LastLayers):
     """EU-k: re-initialise the last k layers and retrain them on the retain set, rest frozen."""
 
     name = "eu_k"
+    #: supreme tune's search space: Goel et al.: the number k of re-initialised last layers and the
+    #: rate.
+    search_space = {"k": Search(1, 5), "lr": Search(1e-3, 1e-1, log=True)}
     reinitialise = True
 
     class Config(LastLayers.Config):

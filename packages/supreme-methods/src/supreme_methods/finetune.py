@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import BatchSize, Epochs, LearningRate, Momentum, WeightDecay
 
 if TYPE_CHECKING:
@@ -65,4 +66,6 @@ class FineTune(SGDEpochs):
     """FT: a few epochs of cross-entropy on the retain set (SGD, constant lr)."""
 
     name = "finetune"
+    #: supreme tune's search space: Warnecke et al. tune the rate and the epochs.
+    search_space = {"lr": Search(1e-4, 1e-1, log=True), "epochs": Search(1, 10)}
     part = "retain"

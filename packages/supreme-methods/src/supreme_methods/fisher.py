@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import BatchSize, PositiveScale
 
 if TYPE_CHECKING:
@@ -64,6 +65,8 @@ class Fisher(UnlearningMethod):
     """Fisher forgetting: noise with variance α / (diagonal Fisher of the retain set)."""
 
     name = "fisher"
+    #: supreme tune's search space: Golatkar et al. (CVPR 2020): the noise scale α on a log grid.
+    search_space = {"alpha": Search(1e-9, 1e-3, log=True)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

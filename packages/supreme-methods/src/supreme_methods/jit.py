@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import BatchSize, Epochs, LearningRate, PositiveScale
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class JiT(UnlearningMethod):
     """JiT: Lipschitz regularisation of the model around the forget samples (zero-shot)."""
 
     name = "jit"
+    #: supreme tune's search space: Foster et al. (JiT): the rate η and the perturbation σ.
+    search_space = {"lr": Search(1e-6, 1e-2, log=True), "noise_std": Search(1e-3, 1.0, log=True)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

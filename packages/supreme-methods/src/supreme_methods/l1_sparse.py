@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import (
     BatchSize,
     Epochs,
@@ -41,6 +42,9 @@ class L1Sparse(UnlearningMethod):
     """ℓ1-sparse: fine-tune on the retain set with a linearly decaying ℓ1 penalty."""
 
     name = "l1_sparse"
+    #: supreme tune's search space: Jia et al. (NeurIPS 2023) sweep the ℓ1 weight γ and the rate.
+    search_space = {"l1": Search(1e-5, 1e-2, log=True), "lr": Search(1e-3, 1e-1, log=True),
+                    "epochs": Search(1, 10)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

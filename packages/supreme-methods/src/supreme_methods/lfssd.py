@@ -12,6 +12,8 @@ of the logits (no labels, no loss), in the spirit of Memory-Aware Synapses. Fost
 
 from __future__ import annotations
 
+from supreme.contracts.search import Search
+
 from supreme_methods._synaptic import LFSSD_TABLE, DampeningConfig, DampeningRule, SynapticDampening
 
 
@@ -19,6 +21,8 @@ class LFSSD(SynapticDampening):
     """LFSSD: SSD with loss-free importances (gradient of the squared logit norm)."""
 
     name = "lfssd"
+    #: supreme tune's search space: as SSD: the selection α and the dampening λ.
+    search_space = {"alpha": Search(0.1, 100.0, log=True), "dampening": Search(0.01, 10.0, log=True)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
     criterion = "l2"
     per_sample = False

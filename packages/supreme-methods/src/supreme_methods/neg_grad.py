@@ -13,6 +13,8 @@ retain accuracy too.
 
 from __future__ import annotations
 
+from supreme.contracts.search import Search
+
 from supreme_methods.finetune import SGDEpochs
 
 
@@ -20,4 +22,7 @@ class NegGrad(SGDEpochs):
     """NegGrad: a few epochs of gradient ascent (−CE) on the forget set."""
 
     name = "neg_grad"
+    #: supreme tune's search space: the rate and the epochs, as Kurmanji et al. (SCRUB, NeurIPS
+    #: 2023) tune NegGrad.
+    search_space = {"lr": Search(1e-5, 1e-1, log=True), "epochs": Search(1, 10)}
     part = "forget"

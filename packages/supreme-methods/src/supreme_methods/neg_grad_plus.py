@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import (
     BatchSize,
     Epochs,
@@ -47,6 +48,10 @@ class NegGradPlus(UnlearningMethod):
     """NegGrad+: minimise (1−α)·CE on D_r − α·CE on D_f, one batch of each per step."""
 
     name = "neg_grad_plus"
+    #: supreme tune's search space: Kurmanji et al. (NeurIPS 2023): the rate, the epochs and the
+    #: forget/retain weight α.
+    search_space = {"lr": Search(1e-4, 1e-1, log=True), "epochs": Search(1, 10),
+                    "alpha": Search(0.0, 1.0)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import BatchSize, Epochs, LearningRate
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class RandomLabeling(UnlearningMethod):
     """RL: train on the forget set with random wrong labels together with the retain set."""
 
     name = "random_labeling"
+    #: supreme tune's search space: Graves et al. (AAAI 2021) fine-tune briefly at a small rate.
+    search_space = {"lr": Search(1e-5, 1e-2, log=True), "epochs": Search(1, 5)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

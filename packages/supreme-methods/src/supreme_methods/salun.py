@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import (
     BatchSize,
     Epochs,
@@ -55,6 +56,10 @@ class SalUn(UnlearningMethod):
     """SalUn: saliency mask from the forget-loss gradient, then masked random-label training."""
 
     name = "salun"
+    #: supreme tune's search space: Fan et al. (ICLR 2024): the saliency sparsity, the rate and the
+    #: epochs.
+    search_space = {"mask_fraction": Search(0.1, 0.9), "lr": Search(1e-3, 1e-1, log=True),
+                    "epochs": Search(1, 10)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import (
     BatchSize,
     Decay,
@@ -71,6 +72,10 @@ class SCRUB(UnlearningMethod):
     """SCRUB: max steps away from the teacher on D_f, min steps toward it on D_r."""
 
     name = "scrub"
+    #: supreme tune's search space: Kurmanji et al. (NeurIPS 2023): the rate, the max-steps and the
+    #: KL weight.
+    search_space = {"lr": Search(1e-5, 1e-2, log=True), "max_steps": Search(1, 5),
+                    "kl_weight": Search(0.1, 2.0)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
 
     class Config(ComponentConfig):

@@ -17,6 +17,8 @@ family (§9-31).
 
 from __future__ import annotations
 
+from supreme.contracts.search import Search
+
 from supreme_methods._synaptic import DampeningConfig, SynapticDampening
 
 
@@ -24,6 +26,9 @@ class SSD(SynapticDampening):
     """SSD: dampen weights whose forget-set Fisher importance exceeds α times the full one."""
 
     name = "ssd"
+    #: supreme tune's search space: Foster et al. (SSD, AAAI 2024) sweep the selection α and the
+    #: dampening λ on a log grid.
+    search_space = {"alpha": Search(0.1, 100.0, log=True), "dampening": Search(0.01, 10.0, log=True)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
     criterion = "ce"
     per_sample = False

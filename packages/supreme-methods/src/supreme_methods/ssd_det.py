@@ -16,6 +16,8 @@ order-independent and cached per M_o, exactly reusable across targets (§9-29).
 
 from __future__ import annotations
 
+from supreme.contracts.search import Search
+
 from supreme_methods._synaptic import PerSampleConfig, SynapticDampening
 
 
@@ -23,6 +25,8 @@ class SSDDet(SynapticDampening):
     """SSD-Det: SSD with per-sample (order-independent) Fisher importances via torch.func."""
 
     name = "ssd_det"
+    #: supreme tune's search space: as SSD: the selection α and the dampening λ.
+    search_space = {"alpha": Search(0.1, 100.0, log=True), "dampening": Search(0.01, 10.0, log=True)}
     scenarios = frozenset({"fullclass", "subclass", "random"})
     criterion = "ce"
     per_sample = True

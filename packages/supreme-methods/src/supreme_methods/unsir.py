@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 from supreme.contracts import ComponentConfig, UnlearningMethod
+from supreme.contracts.search import Search
 from supreme.contracts.types import BatchSize, LearningRate, Scale, StepCount
 
 from supreme_methods._context import ContextRule, resolve
@@ -69,6 +70,9 @@ class UNSIR(UnlearningMethod):
     """UNSIR: error-maximising noise for the forget class, one impair and one repair epoch."""
 
     name = "unsir"
+    #: supreme tune's search space: Tarun et al.: the impair and repair rates and the noise rate.
+    search_space = {"impair_lr": Search(1e-5, 1e-2, log=True), "repair_lr": Search(1e-5, 1e-2, log=True),
+                    "noise_lr": Search(1e-3, 1.0, log=True)}
     scenarios = frozenset({"fullclass", "subclass"})
 
     class Config(ComponentConfig):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import statistics
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,6 +36,9 @@ SET_OPTION = typer.Option(
     show_default=False,
 )
 JSON_OPTION = typer.Option("--json", help="Print machine-readable JSON on stdout.")
+INCLUDE_OPTION = typer.Option(
+    "--include", "-i", help="Add an experiment-file fragment, e.g. one `supreme tune` wrote "
+    "(its tuned method rows run next to the default ones; repeatable).", show_default=False)
 RECOMPUTE_OPTION = typer.Option(
     "--recompute", help="Compute these stages again, and what depends on them: all, dataset, "
     "models, split, retrain, unlearn[:METHOD], evaluate[:METRIC], shadows (comma-separated, "
@@ -45,6 +49,7 @@ RECOMPUTE_OPTION = typer.Option(
 def run(
     config: Annotated[Path | None, CONFIG_ARG] = None,
     set_: Annotated[list[str] | None, SET_OPTION] = None,
+    include: Annotated[list[Path] | None, INCLUDE_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
     progress: Annotated[bool | None, typer.Option(
         "--progress/--no-progress", help="Progress bars (default: on a terminal).",
@@ -86,7 +91,7 @@ def run(
     from supreme.engine import failures_error
 
     overrides = [*(set_ or ()), *(["gates.mode='strict'"] if strict_gates else [])]
-    cfg = supreme.load_config(config, overrides)
+    cfg = supreme.load_config(config, overrides, includes=include or ())
     bars.enable(False if as_json else progress)
     results = supreme.run(cfg, reporter=output.stage_printer(),  # stage lines: stderr
                           fail_fast=fail_fast, workers=workers, launcher=launcher,
@@ -114,6 +119,7 @@ def run(
 def plan(
     config: Annotated[Path | None, CONFIG_ARG] = None,
     set_: Annotated[list[str] | None, SET_OPTION] = None,
+    include: Annotated[list[Path] | None, INCLUDE_OPTION] = None,
     as_json: Annotated[bool, JSON_OPTION] = False,
     recompute: Annotated[list[str] | None, RECOMPUTE_OPTION] = None,
 ) -> None:
@@ -122,7 +128,7 @@ def plan(
     import supreme
     from supreme.engine import plan as make_plan
 
-    cfg = supreme.load_config(config, set_ or ())
+    cfg = supreme.load_config(config, set_ or (), includes=include or ())
     result = make_plan(cfg, recompute=recompute)
     counts = result.counts()
     if as_json:
@@ -134,6 +140,58 @@ def plan(
                   "eval_seed"])
     output.table("work", [{"kind": k, **v} for k, v in counts.items()],
                  ["kind", "total", "existing", "to_compute"])
+
+
+def tune(
+    config: Annotated[Path | None, CONFIG_ARG] = None,
+    method: Annotated[list[str] | None, typer.Option(
+        "--method", "-m", help="The method to tune (repeatable).", show_default=False)] = None,
+    trials: Annotated[int | None, typer.Option(
+        "--trials", "-n", min=1, help="Trials per study (default: tune.trials).",
+        show_default=False)] = None,
+    timeout: Annotated[float | None, typer.Option(
+        "--timeout", min=1, help="Start no trial after this many seconds per study "
+        "(default: tune.timeout_s).", show_default=False)] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, max=64, help="Trials run at once (processes sharing the "
+        "study).")] = 1,
+    set_: Annotated[list[str] | None, SET_OPTION] = None,
+    as_json: Annotated[bool, JSON_OPTION] = False,
+) -> None:
+    """Search a method's hyper-parameters against the retrained model, with Optuna.
+
+    Trials run on a validation split carved from the training data (never the test
+    split) with the tuning seeds; the objective is the distance to M_r (docs/tuning.md).
+    The study is kept in RUN_DIR/tune/studies.db (rerunning resumes it) and the best
+    settings are written as a fragment for `supreme run --include`.
+    """
+    import supreme
+    from supreme import progress as bars
+    from supreme.tune import tune as run_tune
+
+    cfg = supreme.load_config(config, set_ or ())
+    bars.enable(False)
+    def say(line: str) -> None:
+        typer.echo(line, err=True)
+
+    results = run_tune(cfg, list(method or ()), trials=trials, timeout_s=timeout,
+                       workers=workers, say=say)
+    if as_json:
+        sys.stdout.write(json.dumps([r.as_dict() for r in results], indent=2) + "\n")
+        return
+    output.table("tuning", [{
+        "study": r.study, "trials": f"{r.complete}/{r.trials}" + (
+            f" ({r.pruned} pruned, {r.failed} failed)" if r.pruned or r.failed else ""),
+        "default": "-" if r.default_value is None else f"{r.default_value:.4g}",
+        "best": "-" if r.best_value is None else f"{r.best_value:.4g}",
+        "best settings": ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                   for k, v in r.best_params.items()),
+        "s/trial": f"{statistics.median(r.trial_seconds):.1f}" if r.trial_seconds else "-",
+    } for r in results], ["study", "trials", "default", "best", "best settings", "s/trial"])
+    for r in results:
+        if r.fragment is not None:
+            typer.echo(f"{r.study}: supreme run {config or ''} --include {r.fragment}".replace(
+                "run  --", "run --"), err=True)
 
 
 def report(
@@ -299,7 +357,7 @@ def global_options(
 
 #: (name, function) of every built-in command, in the order `supreme --help` lists them
 COMMANDS: tuple[tuple[str, Any], ...] = (
-    ("run", run), ("plan", plan), ("report", report), ("gc", gc), ("list", list_),
+    ("run", run), ("plan", plan), ("tune", tune), ("report", report), ("gc", gc), ("list", list_),
     ("describe", describe), ("plugins", plugins), ("env", env), ("status", status),
 )
 

@@ -7,6 +7,7 @@ from supreme.contracts.method import ORIGINAL, RETRAIN, Reference, UnlearningMet
 from supreme.contracts.metric import NEEDS, GridMetric, Metric
 from supreme.contracts.model import IMAGENET_MEAN, IMAGENET_STD, Augment, ModelSpec, Recipe
 from supreme.contracts.records import Cell, Failure, Record, StageEvent
+from supreme.contracts.search import Search
 from supreme.contracts.unlearn_data import Batches, CellFacts, DataServices, UnlearnData
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Recipe",
     "Record",
     "Reference",
+    "Search",
     "ShadowOutputs",
     "StageEvent",
     "UnlearnData",

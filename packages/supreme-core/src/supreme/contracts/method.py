@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from supreme.contracts.base import C, Component
+from supreme.contracts.search import Search
 
 if TYPE_CHECKING:
     from lightning.fabric import Fabric
@@ -36,6 +38,10 @@ class UnlearningMethod(Component[C]):
     scenarios: ClassVar[frozenset[str]] = frozenset({"fullclass", "subclass", "random"})
     #: Reference rows (:data:`ORIGINAL`, :data:`RETRAIN`) are produced by the pipeline itself.
     reference: ClassVar[Reference | None] = None
+    #: What ``supreme tune`` searches: config field -> :class:`~supreme.contracts.Search`
+    #: (empty: the method is not tunable unless the experiment's ``[tune.space]`` names
+    #: fields). Every drawn value must be valid for the field; tune checks it.
+    search_space: ClassVar[Mapping[str, Search]] = {}
 
     @abstractmethod
     def unlearn(self, model: nn.Module, data: UnlearnData, fabric: Fabric) -> nn.Module:

@@ -48,7 +48,7 @@ from supreme.pipeline.resources import ResourceMonitor, gather_ranks
 from supreme.pipeline.results import Reporter as Reporter  # re-exported
 from supreme.pipeline.results import Results as Results  # re-exported
 from supreme.pipeline.services import unlearn_data as build_unlearn_data
-from supreme.pipeline.split import Split, build_split, from_tensors
+from supreme.pipeline.split import Split, build_split, carve_validation, from_tensors
 from supreme.pipeline.train import fit, unwrap
 from supreme.plan import Cell, Resolved
 from supreme.recompute import Recompute
@@ -275,13 +275,21 @@ class Runner:
             spec = self.r.datasets[name]
             payload = {"stage": "dataset", "dataset": self.r.identity("datasets", name),
                        "fingerprint": spec.fingerprint(), "core": self.r.core("data")}
+            validation = self.config.validation
+            if validation is not None:  # a tuning trial: the test split is never read
+                payload["validation"] = validation.model_dump(mode="json")
+
+            def load() -> tuple[ImageTensors, ImageTensors]:
+                if validation is None:
+                    return spec.load("train"), spec.load("test")
+                return carve_validation(spec.load("train"), validation.fraction, validation.seed)
+
             if not spec.cached:
-                self._datasets[name] = (spec.load("train"), spec.load("test"), hash_key(payload))
+                self._datasets[name] = (*load(), hash_key(payload))
                 return self._datasets[name]
 
             def decode() -> tuple[dict[str, Any], dict[str, Any]]:
-                train = spec.load("train").materialised()
-                test = spec.load("test").materialised()
+                train, test = (part.materialised() for part in load())
                 tensors = {"train_images": train.images, "train_labels": train.labels,
                            "test_images": test.images, "test_labels": test.labels}
                 if train.fine_labels is not None and test.fine_labels is not None:

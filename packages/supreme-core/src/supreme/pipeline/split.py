@@ -157,3 +157,37 @@ def _parts(mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def from_tensors(scenario: str, target: str, forget_class: int | None, t: dict[str, torch.Tensor]) -> Split:
     return Split(scenario, target, forget_class, t["forget_train"], t["retain_train"],
                  t["forget_test"], t["retain_test"])
+
+
+def validation_indices(train: ImageTensors, fraction: float, seed: int) -> torch.Tensor:
+    """The training examples held out as a validation split (``[validation]``, ``supreme
+    tune``): per class (the fine class where the dataset has one, so a sub-class target
+    keeps validation examples), ``round(fraction * n_c)`` examples drawn by a generator
+    of its own seeded by ``seed``, at least one of any class with two or more examples and
+    never all of one. Sorted; the same for every model, scenario and process."""
+    import torch
+
+    classes = train.fine_labels if train.fine_labels is not None else train.labels
+    g = torch.Generator().manual_seed(int(seed))
+    chosen = []
+    for cls in torch.unique(classes).tolist():
+        members = (classes == cls).nonzero().flatten()
+        n = len(members)
+        take = min(max(round(fraction * n), 1 if n >= 2 else 0), n - 1)
+        if take > 0:
+            chosen.append(members[torch.randperm(n, generator=g)[:take]])
+    if not chosen:
+        return torch.zeros(0, dtype=torch.long)
+    return torch.cat(chosen).sort().values
+
+
+def carve_validation(train: ImageTensors, fraction: float, seed: int
+                     ) -> tuple[ImageTensors, ImageTensors]:
+    """(training data without the validation examples, the validation examples): the
+    dataset a tuning trial runs on, whose test split is carved from the training data."""
+    import torch
+
+    held = validation_indices(train, fraction, seed)
+    keep = torch.ones(len(train), dtype=torch.bool)
+    keep[held] = False
+    return train.subset(keep.nonzero().flatten()), train.subset(held)
