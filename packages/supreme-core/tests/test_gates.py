@@ -88,7 +88,8 @@ def test_under_trained_references_warn_flag_every_record_and_reach_the_report(
     html = files["html"].read_text()
     assert '<div class="banner" role="alert"><strong>Warning: the reference models failed their ' \
            "checks in 1 of 1 cells.</strong>" in html
-    assert html.index('class="banner"') < html.index("<nav>")  # above everything else
+    assert html.index('class="banner"') < html.index("<nav")  # above everything else
+    assert html.index('class="banner"') < html.index('<table class="summary')
     assert files["markdown"].read_text().startswith(
         "> **Warning: the reference models failed their checks in 1 of 1 cells.**")
     assert files["leaderboard"].read_text().startswith("> **Warning")

@@ -193,24 +193,22 @@ def test_plot_files(tmp_path: Path) -> None:
     plots = files["plots"]
     names = sorted(p.name for p in plots.iterdir())
     stems = sorted({n.rsplit(".", 1)[0] for n in names})
-    assert stems == sorted([
-        "toy-tiny-fullclass-dist-accuracy", "toy-tiny-fullclass-dist-mia",
-        "toy-tiny-fullclass-dist-loss", "toy-tiny-fullclass-dist-time",
-        "toy-tiny-fullclass-forget-retain",
-        "toy-tiny-fullclass-time-quality"])
+    # three figures per group, however many metrics: no figure per metric key
+    assert stems == sorted(["toy-tiny-fullclass-overview", "toy-tiny-fullclass-distributions",
+                            "toy-tiny-fullclass-time-quality"])
     assert len(names) == 2 * len(stems)
     for stem in stems:
         assert (plots / f"{stem}.png").read_bytes().startswith(PNG_MAGIC)
         assert ET.parse(plots / f"{stem}.svg").getroot().tag == f"{SVG}svg"
     # methods in first-seen order: retrain, a, b, original; 3 seeds each
-    assert _markers(plots / "toy-tiny-fullclass-forget-retain.svg") == {
+    assert _markers(plots / "toy-tiny-fullclass-overview.svg") == {
         "points-0": 3, "points-1": 3, "points-2": 3, "points-3": 3}
     assert _markers(plots / "toy-tiny-fullclass-time-quality.svg") == {
         "points-0": 3, "points-1": 3, "points-2": 3, "points-3": 3}
     # the same report twice gives the same SVG (hash salt and no date)
-    first = (plots / "toy-tiny-fullclass-forget-retain.svg").read_bytes()
+    first = (plots / "toy-tiny-fullclass-overview.svg").read_bytes()
     write_report(tmp_path / "run")
-    assert (plots / "toy-tiny-fullclass-forget-retain.svg").read_bytes() == first
+    assert (plots / "toy-tiny-fullclass-overview.svg").read_bytes() == first
 
 
 # ---------------------------------------------------------------- HTML and failures
@@ -230,37 +228,59 @@ def test_html_report_structure(tmp_path: Path) -> None:
     files = write_report(full_run(tmp_path, FAILURES))
     text = files["html"].read_text()
     root = parse_html(text)
-    assert "<script" not in text and "<link" not in text and 'src="http' not in text
+    # self-contained: one inline script (sorting, print), no external resource
+    assert "<link" not in text and 'src="http' not in text and "<script src" not in text
+    assert text.count("<script>") == 1
     body = root.find("body")
     assert body is not None
     (group,) = body.findall("section[@id='group-1']")
     assert group.findtext("h2") == "toy / tiny / fullclass"
-    tables = group.findall("table")
-    assert len(tables) == 3  # mean ± std, difference to retrain, ranking
-    head = [th.text for th in tables[0].iter("th")]
-    assert head == ["metric", "key", "retrain", "a", "b", "original"]
-    first = [td.text for td in tables[0].find("tbody").find("tr")]  # type: ignore[union-attr]
+    # summary first: the section's first table is the ranked summary
+    summary = next(group.iter("table"))
+    assert summary.get("class") == "summary sortable"
+    head = ["".join(th.itertext()) for th in summary.iter("th")]
+    assert head == ["Rank", "Method", "Distance to retrain [95% CI]", "Forget acc.", "Retain acc.",
+                    "MIA", "Time (s)", "Seeds (I/J/K)"]
+    rows = [["".join(td.itertext()) for td in tr] for tr in summary.find("tbody")]  # type: ignore[union-attr]
+    assert [r[:2] for r in rows] == [["ref.", "retrain"], ["1", "a"], ["2", "b"], ["3", "original"]]
+    assert rows[0][2:5] == ["0 (reference)", "0.00 ± 0.00", "90.00 ± 0.00"]
+    assert rows[1][2].startswith("1.22 [")  # 11/9, with its bootstrap interval
+    # the tables of every key, the ranking's p-values and the figures beyond the overview
+    # are folded below it
+    folds = {d.get("class"): d for d in group.findall("details")}
+    assert set(folds) >= {"figure", "values", "deltas", "ranking", "per-seed"}
+    values = folds["values"].find(".//table")
+    assert values is not None
+    assert [th.text for th in values.iter("th")] == ["metric", "key", "retrain", "a", "b", "original"]
+    first = [td.text for td in values.find("tbody").find("tr")]  # type: ignore[union-attr]
     assert first == ["accuracy", "forget_test", "0 ± 0", "2 ± 2", "10 ± 2", "100 ± 0"]
-    delta = [td.text for td in tables[1].find("tbody").find("tr")]  # type: ignore[union-attr]
+    delta = [td.text for td in folds["deltas"].find(".//tbody/tr")]  # type: ignore[union-attr]
     assert delta == ["accuracy", "forget_test", "2 ± 2 [0, 4]", "10 ± 2 [8, 12]", "100 ± 0 [100, 100]"]
-    ranks = [[td.text or "" for td in tr] for tr in tables[2].find("tbody")]  # type: ignore[union-attr]
+    ranks = [[td.text or "" for td in tr] for tr in folds["ranking"].find(".//tbody")]  # type: ignore[union-attr]
     assert [r[:3] for r in ranks] == [["1", "a", "3"], ["2", "b", "3"], ["3", "original", "3"]]
     assert ranks[0][5] == "0.25 (Holm 0.5)"
-    assert "I=3 training, J=1" in "".join(group.find("p").itertext())  # type: ignore[union-attr]
-    images = [img.get("src", "") for img in group.iter("img")]
-    assert len(images) == 6  # 2 scatter plots, one distribution figure per metric (4)
-    for src in images:
-        assert src.startswith("data:image/png;base64,")
-        assert base64.b64decode(src.split(",", 1)[1]).startswith(PNG_MAGIC)
-    # the failures, escaped: the markup of plugin text shows as text
+    seeds = [[td.text or "" for td in tr] for tr in folds["per-seed"].find(".//tbody")]  # type: ignore[union-attr]
+    assert seeds[3][:5] == ["a", "0", "0", "0", "1.667"]  # retrain's three seeds come first
+    assert "I=3 training × J=1 unlearning × K=1" in "".join(group.find("p").itertext())  # type: ignore[union-attr]
+    images = list(group.iter("img"))
+    assert len(images) == 3  # the overview, then the distributions and time figures, folded
+    assert group.find("figure/img") is images[0]
+    for img in images:
+        assert img.get("src", "").startswith("data:image/png;base64,")
+        assert base64.b64decode(img.get("src", "").split(",", 1)[1]).startswith(PNG_MAGIC)
+        assert len(img.get("alt", "")) > 40  # says what the figure shows
+    # the failures: a banner above everything, one in the group, and the section, escaped
+    assert text.index('class="banner failure-banner"') < text.index("<nav")
+    assert "2 stage(s) of this group failed" in ET.tostring(group, encoding="unicode")
     (failures,) = body.findall("section[@id='failures']")
     rows = [[td.text or "" for td in tr] for tr in failures.find("table").find("tbody")]  # type: ignore[union-attr]
     assert rows[0] == ["toy/tiny/fullclass:a s_t=0 s_u=1 s_e=1", "<b>evil</b>", "",
                        "unlearn <b>evil</b>", "RuntimeError: boom <script>alert(1)</script> & more"]
     assert rows[1][1:4] == ["a", "mia", "evaluate a:mia"]
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in text
-    assert body.find("details/pre") is not None
-    assert json.loads(body.findtext("details/pre") or "") == {"datasets": ["toy"], "name": "x"}
+    config = body.find("details[@class='config']/pre")
+    assert config is not None
+    assert json.loads(config.text or "") == {"datasets": ["toy"], "name": "x"}
     # also in the Markdown tables
     md = files["markdown"].read_text()
     assert "## Failures (2)" in md
@@ -408,24 +428,45 @@ def test_detail_keys_stay_out_of_summaries_and_plots_and_into_details(tmp_path: 
     flagged = [line.split(",") for line in csv_lines[1:] if ",layer." in line]
     assert len(flagged) == 2 * 4 * 3 and all(row[detail_column] == "True" for row in flagged)
     root = parse_html(files["html"].read_text())
-    folded = root.find("body").find("section").find("details")  # type: ignore[union-attr]
+    section = root.find("body/section")
+    assert section is not None
+    folded = section.find("details[@class='details']")
     assert folded is not None and "2 per-key values" in (folded.findtext("summary") or "")
-    assert [td.text for td in folded.find("table").find("tbody").find("tr")][:2] == [  # type: ignore[union-attr]
+    assert [td.text for td in folded.find(".//tbody/tr")][:2] == [  # type: ignore[union-attr]
         "layerwise_distance", "layer.conv1"]
-    main_table = root.find("body").find("section").find("table")  # type: ignore[union-attr]
-    assert "layer.conv1" not in ET.tostring(main_table, encoding="unicode")  # type: ignore[arg-type]
+    # nothing per layer outside the details fold: not in the summary, the overview or the
+    # other folds
+    outside = [e for e in section if e is not folded]
+    assert all("layer." not in ET.tostring(e, encoding="unicode") for e in outside)
 
 
 def test_every_figure_has_its_own_files(tmp_path: Path) -> None:
-    """Stems with dots kept their tail (`with_suffix` once cut `m.conv1` and `m.bn1` to one
-    `m.png`), and names that slug alike (`odd name`, `odd_name`) get distinct files."""
-    files = write_report(detail_run(tmp_path))
+    """Stems with dots keep their tail (`with_suffix` once cut `m.conv1` to `m`), and groups
+    whose names slug alike (`odd name`, `odd_name`) get distinct files."""
+    records = []
+    for dataset in ("m.conv1", "odd name", "odd_name"):
+        records += [{**r, "dataset": dataset} for r in with_time(ranking_records())]
+    files = write_report(write_run(tmp_path / "run", records))
     stems = sorted(p.name.rsplit(".", 1)[0] for p in files["plots"].glob("*.png"))
-    assert {"toy-tiny-fullclass-dist-m.conv1", "toy-tiny-fullclass-dist-m.bn1",
-            "toy-tiny-fullclass-dist-odd_name", "toy-tiny-fullclass-dist-odd_name-2",
-            "toy-tiny-fullclass-dist-layerwise_distance"} <= set(stems)
-    # one figure per metric (accuracy, mia, loss, time and the five above) plus the two
-    # scatter plots, each in its own file
-    assert len(stems) == len(set(stems)) == 9 + 2
+    assert {"m.conv1-tiny-fullclass-overview", "odd_name-tiny-fullclass-overview",
+            "odd_name-tiny-fullclass-overview-2"} <= set(stems)
+    # three figures per group, each in its own file
+    assert len(stems) == len(set(stems)) == 3 * 3
     html = files["html"].read_text()
     assert html.count("<img ") == len(stems)
+
+
+def test_detail_keys_make_no_figure_of_their_own(tmp_path: Path) -> None:
+    """Nine metrics and per-layer details: still three figures, and the distributions
+    figure has one panel per summary key (small multiples), none per layer."""
+    files = write_report(detail_run(tmp_path))
+    stems = sorted(p.name.rsplit(".", 1)[0] for p in files["plots"].glob("*.png"))
+    assert stems == ["toy-tiny-fullclass-distributions", "toy-tiny-fullclass-overview",
+                     "toy-tiny-fullclass-time-quality"]
+    svg = (files["plots"] / "toy-tiny-fullclass-distributions.svg").read_text()
+    panels = set(re.findall(r'id="panel(\d+)-points"', svg))
+    summary_keys = {(r["metric"], r["key"]) for r in
+                    [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").open()]
+                    if not r.get("detail")}
+    assert len(panels) == len(summary_keys) == 10
+    assert "layer.conv1" not in svg

@@ -52,6 +52,12 @@ def describe(info: dict[str, Any]) -> None:
               ["name", "type", "default", "bounds", "description"])
     else:
         _console().print("no hyperparameters")
+    if info.get("search_space"):
+        from supreme.contracts.search import parse_search
+
+        table("search space (supreme tune)",
+              [{"name": k, "searched": parse_search(v, k).describe()}
+               for k, v in info["search_space"].items()], ["name", "searched"])
 
 
 def stage_printer() -> Callable[[Any], None]:
@@ -125,10 +131,42 @@ def print_grid(console: Any, records: Sequence[dict[str, Any]]) -> None:
         console.print(t)
 
 
+def print_summary(console: Any, results: Any) -> None:
+    """Per (dataset, model, scenario), the summary that opens ``report.html`` and
+    ``tables.md`` (:mod:`supreme.report.summary`): the methods ranked by distance to
+    retrain, with forget / retain accuracy, MIA and time side by side."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from supreme.report.html_report import load_config
+    from supreme.report.ranking import rank
+    from supreme.report.summary import MARK_ABOVE, MARK_BEST, build, header, keys_text, row_cells
+
+    finite = [r for r in results.records if r.get("value") is not None]
+    shown = [r for r in finite if not r.get("detail")]
+    for s in build(shown, rank(finite), getattr(results, "gates", []),
+                   getattr(results, "failures", []), load_config(results.run_dir)):
+        i, j, k = s.seeds
+        t = Table(title=escape(f"{s.title}: closest to retrain first (I={i}, J={j}, K={k})"),
+                  title_justify="left")
+        head = header(s)
+        for n, name in enumerate(head):
+            t.add_column(escape(name), justify="left" if n in (0, 1) else "right")
+        for row in s.rows:
+            t.add_row(*(escape(c) for c in row_cells(s, row)),
+                      style="italic" if row.role == "reference" else None)
+        console.print(t)
+        console.print(escape(
+            f"distance: per seed, mean |method − retrain| over {keys_text(s.keys)}; "
+            f"{MARK_BEST}/{MARK_ABOVE}: significantly farther than rank 1 / the method above"
+            if s.keys else "no ranking key was measured for retrain: the methods are not ranked"))
+
+
 def print_results(results: Any, all_keys: bool = False) -> None:
     from rich.table import Table
 
     console = _console()
+    print_summary(console, results)
     for (dataset, model, scenario), group in summarise(results.records, all_keys).items():
         title = f"{dataset} / {model} / {scenario} (mean ± std over {len(group['n'])} cells)"
         t = Table(title=title, title_justify="left")

@@ -1,6 +1,7 @@
 """``write_report``: every output of ``supreme report RUN_DIR``.
 
-Always written (standard library and NumPy): ``results.csv``, ``tables.md``, ``tables.tex``,
+Always written (standard library and NumPy): ``results.csv``, ``tables.md`` (opening with the
+summary of :mod:`supreme.report.summary`), ``tables.tex``,
 ``ranking.csv``, ``leaderboard.md`` and ``report.html``. With the ``report`` extra
 (matplotlib and pyarrow): ``results.parquet`` and ``plots/*.png|svg`` too; without it those
 are skipped with one warning naming ``pip install "supreme-core[report]"``.
@@ -16,8 +17,10 @@ from typing import Any
 
 from supreme.report import grid as grid_mod
 from supreme.report import html_report, leaderboard, legend, ranking, references
+from supreme.report import summary as summary_mod
 from supreme.report.failures import failure_rows
 from supreme.report.load import load_results
+from supreme.report.palette import palette
 from supreme.report.tables import (
     details_markdown,
     latex,
@@ -78,6 +81,9 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     rankings = ranking.rank(finite, keys, explicit=bool(rank_by))
     summaries = summarise(records)
     detail_summaries = summarise(details)
+    config = html_report.load_config(run_dir)
+    overview = summary_mod.build(records, rankings, gates, failures, config)
+    styles = palette(r["method"] for r in records)
     out = Path(out_dir) if out_dir is not None else Path(run_dir) / "report"
     files = {"csv": out / "results.csv", "markdown": out / "tables.md", "latex": out / "tables.tex",
              "ranking": out / "ranking.csv", "leaderboard": out / "leaderboard.md"}
@@ -86,7 +92,7 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
     grid = [r for r in results.grid if r.get("value") is not None]
     metrics = legend.describe([*(r["metric"] for r in finite), *(r["metric"] for r in grid)])
     atomic_write_bytes(files["csv"], tidy_csv(every).encode())
-    tables = markdown(summaries, after,
+    tables = "\n".join(summary_mod.markdown(overview)) + "\n" + markdown(summaries, after,
                       grid_mod.markdown(grid) + references.section_markdown(gates)
                       + _failures_markdown(failures) + legend.markdown(metrics)
                       + details_markdown(detail_summaries))
@@ -111,14 +117,15 @@ def write_report(run_dir: str | Path, out_dir: str | Path | None = None, *,
         files["plots"] = out / "plots"
         from supreme.report.plots import write_plots
 
-        plots = write_plots(records, files["plots"], keys)
+        plots = write_plots(records, files["plots"], keys, rankings=rankings, tables=summaries)
         files["plots"].mkdir(parents=True, exist_ok=True)
     note = (f"Plots skipped: matplotlib is not installed ({EXTRA_HINT})." if "matplotlib" in missing
             else "No plot for this group.")
     experiment = ", ".join(dict.fromkeys(str(r["experiment"]) for r in records if r.get("experiment")))
     page = html_report.render(summaries, rankings, plots, failures, experiment=experiment,
-                              config=html_report.load_config(run_dir), plots_note=note,
-                              gates=gates, details=detail_summaries, legend=metrics, grid=grid)
+                              config=config, plots_note=note,
+                              gates=gates, details=detail_summaries, legend=metrics, grid=grid,
+                              overview=overview, styles=styles, records=records)
     files["html"] = out / "report.html"
     atomic_write_bytes(files["html"], page.encode())
     return files

@@ -77,12 +77,12 @@ def failed(gates: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [g for g in gates if not g.get("passed", True)]
 
 
-def _cell_label(g: dict[str, Any]) -> str:
+def cell_label(g: dict[str, Any]) -> str:
     return (f"{g['dataset']}/{g['model']}/{g['scenario']}:{g['target']} s_t={g['train_seed']} "
             f"s_u={g['unlearn_seed']}")
 
 
-def _failure_text(g: dict[str, Any]) -> str:
+def failure_text(g: dict[str, Any]) -> str:
     parts = []
     for c in g.get("checks", []):
         if not c.get("passed", True):
@@ -98,7 +98,7 @@ def banner_markdown(gates: Sequence[dict[str, Any]]) -> list[str]:
     out = [f"> **Warning: the reference models failed their checks in {len(bad)} of "
            f"{len(gates)} cells.** M_o or M_r did not converge there, so every distance to "
            "retrain in those cells is unreliable (see docs/validity.md).", ">"]
-    out += [f"> - {_cell_label(g)}: {_failure_text(g)}" for g in bad[:20]]
+    out += [f"> - {cell_label(g)}: {failure_text(g)}" for g in bad[:20]]
     if len(bad) > 20:
         out.append(f"> - ... and {len(bad) - 20} more (gates.jsonl)")
     return [*out, ""]
@@ -126,12 +126,15 @@ def banner_html(gates: Sequence[dict[str, Any]]) -> list[str]:
     bad = failed(gates)
     if not bad:
         return []
-    items = "".join(f"<li>{escape(_cell_label(g))}: {escape(_failure_text(g))}</li>"
+    items = "".join(f"<li>{escape(cell_label(g))}: {escape(failure_text(g))}</li>"
                     for g in bad[:50])
+    more = f"<p>... and {len(bad) - 50} more (gates.jsonl)</p>" if len(bad) > 50 else ""
     return [f'<div class="banner" role="alert"><strong>Warning: the reference models failed '
             f"their checks in {len(bad)} of {len(gates)} cells.</strong> M_o or M_r did not "
             "converge there, so every distance to retrain in those cells is unreliable "
-            f'(see <a href="#references">Reference models</a>).<ul>{items}</ul></div>']
+            f'(see <a href="#references">Reference models</a>).<details><summary>The '
+            f"{len(bad)} cell(s) and their failed checks</summary><ul>{items}</ul>"
+            f"{more}</details></div>"]
 
 
 def section_html(gates: Sequence[dict[str, Any]]) -> list[str]:
