@@ -258,6 +258,14 @@ def test_the_best_fragment_round_trips_into_supreme_run_next_to_the_default(
                 if r["method"] == "picky"}
     tuned = {(r["metric"], r["key"]): r["value"] for r in records if r["method"] == "picky@tuned"}
     assert tuned == expected
+    # the report marks the row and shows how it was tuned, with the study's plots
+    pytest.importorskip("matplotlib")
+    from supreme.report import write_report
+
+    html = write_report(run.run_dir())["html"].read_text()
+    assert "How the tuned rows were tuned (1)" in html
+    assert 'alt="Optuna optimisation history of the study that tuned picky@tuned"' in html
+    assert ">tuned<" in html  # the Setting column of the summary
 
 
 def test_an_included_fragment_adds_rows_and_never_changes_the_experiments_own(
@@ -316,7 +324,6 @@ def test_supreme_tune_without_a_method_or_with_a_reference_row_is_a_usage_error(
 
 def test_supreme_tune_prints_the_study_and_the_command_that_uses_its_fragment(
         experiment: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import json
 
     path = tmp_path / "exp.toml"
     path.write_text(
@@ -334,3 +341,21 @@ def test_supreme_tune_prints_the_study_and_the_command_that_uses_its_fragment(
     assert f"--include {fragment}" in err
     code, err = _cli("plan", str(path), "--include", str(fragment), "--json", capsys=capsys)
     assert code == 0, err
+
+
+def test_parallel_workers_share_one_study_and_propose_different_settings(
+        toy_experiment: dict[str, Any]) -> None:
+    """--workers 2: two spawned processes take the trials of one study (SQLite) and the
+    store; each seeds its sampler differently, so they do not try the same settings."""
+    config = load_config(data={
+        **toy_experiment, "metrics": ["toy_accuracy"], "gates": {"mode": "off"},
+        "tune": {"objective": ["toy_accuracy:forget_test", "toy_accuracy:retain_test"],
+                 "unlearn_seeds": 1, "prune": False,
+                 "space": {"toy_ascent": {"lr": {"low": 1e-4, "high": 1.0, "log": True}}}}})
+    result = tune(config, ["toy_ascent"], trials=5, workers=2, say=_quiet)[0]
+    assert (result.trials, result.complete) == (5, 5)
+    path = config.run_dir() / "tune" / "toy-tiny-fullclass-toy_ascent.trials.csv"
+    rows = list(csv.DictReader(path.open()))
+    assert [r["trial"] for r in rows] == ["1", "2", "3", "4", "5"]
+    sampled = [r["lr"] for r in rows if r["default"] == "False"]
+    assert len(sampled) == 4 and len(set(sampled)) == 4

@@ -395,6 +395,8 @@ class TunedInfo(_Strict):
     default_value: float | None = Field(None, allow_inf_nan=False,
                                         description="the default config's objective")
     params: dict[str, Any] = Field(default_factory=dict)
+    plots: list[str] = Field(default_factory=list,
+                             description="the study's history and importance plots (PNG)")
 
 
 class ExperimentConfig(_Strict):

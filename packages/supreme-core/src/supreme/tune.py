@@ -316,8 +316,11 @@ def _key_means(records: Sequence[Mapping[str, Any]], method: str,
     return out
 
 
-def _open_study(config: ExperimentConfig, name: str, space: Mapping[str, Search]
-                ) -> optuna.Study:
+def _open_study(config: ExperimentConfig, name: str, space: Mapping[str, Search],
+                worker: int = 0) -> optuna.Study:
+    """The study ``name`` (created or resumed). Worker ``w`` of ``--workers`` seeds its
+    sampler with ``sampler_seed + w``: with one seed, parallel workers would propose the
+    same settings at the same time."""
     import optuna
 
     directory = tune_dir(config)
@@ -329,7 +332,7 @@ def _open_study(config: ExperimentConfig, name: str, space: Mapping[str, Search]
         else optuna.pruners.NopPruner())
     study = optuna.create_study(
         storage=storage_url(config), study_name=name, direction="minimize",
-        load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=tune.sampler_seed),
+        load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=tune.sampler_seed + worker),
         pruner=pruner)
     setup = {"objective": list(tune.objective), "space": {k: s.as_dict() for k, s in space.items()},
              "validation": tune.validation.model_dump(mode="json"),
@@ -365,8 +368,13 @@ def _say_trial(say: Callable[[str], None], method: str, total: int
         seconds = trial.user_attrs.get("seconds")
         timing = f" ({seconds:.1f} s)" if isinstance(seconds, float) else ""
         params = ", ".join(f"{k}={_short(v)}" for k, v in trial.params.items())
-        what = (f"objective {trial.value:.4g}" if trial.value is not None
-                else trial.state.name.lower())
+        state = trial.state.name.lower()
+        if trial.value is None:
+            what = state
+        elif state == "pruned":  # its value is the running objective where it stopped
+            what = f"pruned at {trial.value:.4g} after {len(trial.intermediate_values)} cell(s)"
+        else:
+            what = f"objective {trial.value:.4g}"
         if trial.user_attrs.get("error"):
             what += f" ({trial.user_attrs['error']})"
         if trial.user_attrs.get("default"):
@@ -489,7 +497,7 @@ def _worker_main(worker: int, config_json: dict[str, Any], plugins: dict[str, An
     registry = default()
     dataset, model, scenario, method = where
     space = search_space(config, method, registry)
-    study = _open_study(config, study_name(*where), space)
+    study = _open_study(config, study_name(*where), space, worker=worker)
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
@@ -522,8 +530,8 @@ def _finish(config: ExperimentConfig, study: optuna.Study, dataset: str, model: 
         return result
     best = study.best_trial
     result.best_value, result.best_trial, result.best_params = best.value, best.number + 1, best.params
-    result.fragment = write_fragment(config, result)
     result.plots = _plots(config, study, dataset, model, scenario, method)
+    result.fragment = write_fragment(config, result)
     return result
 
 
@@ -537,7 +545,8 @@ def write_fragment(config: ExperimentConfig, result: StudyResult) -> Path:
                      model=result.model, scenario=result.scenario,
                      objective=list(config.tune.objective), trials=result.trials,
                      best_trial=result.best_trial or 1, value=result.best_value or 0.0,
-                     default_value=result.default_value, params=dict(result.best_params))
+                     default_value=result.default_value, params=dict(result.best_params),
+                     plots=[str(p.resolve()) for p in result.plots])
     lines = [f"# supreme tune: the best of {result.trials} trial(s) of study {result.study!r}",
              f"# (objective on the validation split: {result.best_value:.6g}; the current "
              + ("settings: " + f"{result.default_value:.6g})" if result.default_value is not None
@@ -546,7 +555,8 @@ def write_fragment(config: ExperimentConfig, result: StudyResult) -> Path:
              f'[method."{row}"]', *(f"{k} = {_toml(v)}" for k, v in settings.items()), "",
              f'[tuned."{row}"]',
              *(f"{k} = {_toml(v)}" for k, v in info.model_dump(mode="json").items()
-               if v is not None and k != "params"),
+               if v is not None and k not in ("params", "plots")),
+             f"plots = {_toml(info.plots)}",
              f"params = {_toml(info.params)}", ""]
     path = fragment_path(config, result.dataset, result.model, result.scenario, result.method)
     _write_text(path, "\n".join(lines))
