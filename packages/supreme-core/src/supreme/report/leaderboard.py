@@ -79,7 +79,8 @@ def sections(records: Sequence[dict[str, Any]]) -> list[tuple[str, list[dict[str
     return out
 
 
-def _cell(values: Sequence[float], fmt: str) -> str:
+def value_text(values: Sequence[float], fmt: str) -> str:
+    """``mean ± std`` over seeds (the mean alone for one seed; "–" for none)."""
     if not values:
         return DASH
     mean = statistics.fmean(values)
@@ -115,7 +116,7 @@ def section(title: str, records: Sequence[dict[str, Any]],
            + " | Seeds (T/U/E) | Model link |",
            "|---|" + "---|" * (len(columns) + len(grid_columns) + 2)]
     for method, label in rows:
-        cells = [_cell(list(means.get((metric, key, method), {}).values()), fmt)
+        cells = [value_text(list(means.get((metric, key, method), {}).values()), fmt)
                  for _, metric, key, fmt in columns]
         cells += [DASH if (metric, key, method) not in grid_values
                   else format(grid_values[(metric, key, method)], fmt)

@@ -23,7 +23,7 @@ from typing import Any
 
 from supreme.contracts.method import ORIGINAL, RETRAIN
 from supreme.report import references
-from supreme.report.leaderboard import COLUMNS, DASH, EXTRA_COLUMNS
+from supreme.report.leaderboard import COLUMNS, DASH, EXTRA_COLUMNS, value_text
 from supreme.report.ranking import SCALE, Ranking
 from supreme.report.tables import Seed, bootstrap_ci, group_records, seed_counts, seed_means, seed_of
 
@@ -170,16 +170,6 @@ def _group(group: Group, records: list[dict[str, Any]], ranking: Ranking,
 
 
 # ---------------------------------------------------------------- text
-
-def value_text(values: Sequence[float], fmt: str) -> str:
-    """``mean ± std`` over seeds (the mean alone for one seed; "–" for none)."""
-    if not values:
-        return DASH
-    mean = statistics.fmean(values)
-    if len(values) == 1:
-        return format(mean, fmt)
-    return f"{format(mean, fmt)} ± {format(statistics.stdev(values), fmt)}"
-
 
 def marks(row: Row) -> str:
     return (MARK_BEST if row.farther_than_best else "") + (MARK_ABOVE if row.farther_than_above else "")
