@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from supreme.config import ExperimentConfig, component_config
 from supreme.contracts.method import RETRAIN
@@ -157,7 +157,7 @@ def trial_config(config: ExperimentConfig, dataset: str, model: str, scenario: s
     the validation split in place of the test split."""
     tune = config.tune
     data = config.model_dump(mode="json", exclude={"tuned", "validation"})
-    metrics = list(dict.fromkeys(term.partition(":")[0] for term in tune.objective))
+    metrics = list(dict.fromkeys(metric for metric, _ in objective_keys(config)))
     table = {**config.method.get(method, {}), **dict(params or {})}
     data |= {
         # its own run directory: the audit copies of the tuning splits go there, not
@@ -191,7 +191,8 @@ def check_fresh_seeds(config: ExperimentConfig) -> None:
 
 
 def objective_keys(config: ExperimentConfig) -> list[tuple[str, str]]:
-    return [(t.partition(":")[0], t.partition(":")[2]) for t in config.tune.objective]
+    """``tune.objective`` as (metric, key) pairs (the terms are validated by the config)."""
+    return [(metric, key) for metric, _, key in (t.partition(":") for t in config.tune.objective)]
 
 
 def cell_distances(records: Sequence[Mapping[str, Any]], method: str,
@@ -214,11 +215,10 @@ class _TrialRunner:
 
     def __init__(self, config: ExperimentConfig, dataset: str, model: str, scenario: str,
                  method: str, registry: Registry, space: Mapping[str, Search],
-                 say: Callable[[str], None], worker: int | None = None) -> None:
+                 worker: int | None = None) -> None:
         self.config, self.registry, self.space = config, registry, space
         self.where = (dataset, model, scenario)
         self.method = method
-        self.say = say
         self.worker = worker
         self.keys = objective_keys(config)
         self._fabric: Any = None
@@ -262,7 +262,7 @@ class _TrialRunner:
         for step, cell in enumerate(resolved.cells()):
             try:
                 cell_records = runner.run_cell(cell)
-            except (UsageError, SupremeError):
+            except SupremeError:  # not the trial's: a stage the whole cell needs, a stop
                 raise
             except Exception as exc:
                 self.failed(trial, f"{cell.label()}: {type(exc).__name__}: {exc}", exc)
@@ -296,7 +296,8 @@ class _TrialRunner:
 
 
     @staticmethod
-    def failed(trial: optuna.Trial, reason: str, cause: BaseException | None = None) -> None:
+    def failed(trial: optuna.Trial, reason: str, cause: BaseException | None = None
+               ) -> NoReturn:
         """Record the trial as failed, with its reason (printed, and in trials.csv)."""
         trial.set_user_attr("error", reason[:2000])
         raise TrialFailed(reason, "Failed trials stay in the study; see trials.csv.") from cause
@@ -449,7 +450,7 @@ def _tune_one(config: ExperimentConfig, dataset: str, model: str, scenario: str,
             _optimize_in_workers(config, dataset, model, scenario, method, remaining, workers,
                                  say)
         else:
-            runner = _TrialRunner(config, dataset, model, scenario, method, registry, space, say)
+            runner = _TrialRunner(config, dataset, model, scenario, method, registry, space)
             with interruptible(), leased(base):
                 study.optimize(runner, n_trials=remaining, timeout=config.tune.timeout_s,
                                catch=(TrialFailed,),
@@ -501,9 +502,9 @@ def _worker_main(worker: int, config_json: dict[str, Any], plugins: dict[str, An
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    runner = _TrialRunner(config, dataset, model, scenario, method, registry, space, say,
+    runner = _TrialRunner(config, dataset, model, scenario, method, registry, space,
                           worker=worker)
-    with interruptible(), leased(trial_config(config, *where)):
+    with interruptible(), leased(trial_config(config, dataset, model, scenario, method)):
         study.optimize(runner, n_trials=n_trials, timeout=config.tune.timeout_s,
                        catch=(TrialFailed,), callbacks=[_say_trial(say, method,
                                                                    config.tune.trials)])
@@ -630,8 +631,8 @@ def _plots(config: ExperimentConfig, study: optuna.Study, dataset: str, model: s
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "experimental" warnings of the backend
-                ax = plot(study)
-            figure = ax.figure if hasattr(ax, "figure") else plt.gcf()
+                plot(study)
+            figure = plt.gcf()  # the backend draws into a new current figure
             figure.set_size_inches(7, 4)
             figure.tight_layout()
             path = Path(f"{stem}.{suffix}.png")

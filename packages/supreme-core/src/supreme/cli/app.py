@@ -190,8 +190,9 @@ def tune(
     } for r in results], ["study", "trials", "default", "best", "best settings", "s/trial"])
     for r in results:
         if r.fragment is not None:
-            typer.echo(f"{r.study}: supreme run {config or ''} --include {r.fragment}".replace(
-                "run  --", "run --"), err=True)
+            command = " ".join(["supreme run", *([str(config)] if config else []),
+                                "--include", str(r.fragment)])
+            typer.echo(f"{r.study}: {command}", err=True)
 
 
 def report(

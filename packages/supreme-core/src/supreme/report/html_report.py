@@ -159,12 +159,16 @@ def _fold(summary: str, body: Sequence[str], kind: str) -> list[str]:
 
 
 def _figure(plot: Plot) -> list[str]:
-    data = base64.b64encode(plot.png.read_bytes()).decode("ascii")
-    alt = plot.alt or plot.title
-    return [f'<figure class="{escape(plot.kind)}">',
+    return _embedded(plot.png, plot.kind, plot.alt or plot.title,
+                     f"{plot.title} (also {plot.png.name} and {plot.svg.name} in plots/)")
+
+
+def _embedded(png: Path, kind: str, alt: str, caption: str) -> list[str]:
+    """A PNG file as a self-contained ``<figure>`` (raises ``OSError`` if unreadable)."""
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    return [f'<figure class="{escape(kind)}">',
             f'<img src="data:image/png;base64,{data}" alt="{escape(alt)}"/>',
-            f"<figcaption>{escape(plot.title)} (also {escape(plot.png.name)} and "
-            f"{escape(plot.svg.name)} in plots/)</figcaption>", "</figure>"]
+            f"<figcaption>{escape(caption)}</figcaption>", "</figure>"]
 
 
 NAME = ' class="name"'
@@ -425,17 +429,13 @@ def _tuning_section(tuned: dict[str, Any]) -> list[str]:
                    f"{escape(json.dumps(info.get('params', {}), sort_keys=True))}.</p>")
         for path in info.get("plots", []):
             png = Path(str(path))
+            what = "optimisation history" if "history" in png.name else "parameter importances"
             try:
-                data = base64.b64encode(png.read_bytes()).decode("ascii")
+                out += _embedded(png, "tuning", f"Optuna {what} of the study that tuned {row}",
+                                 f"{what} of {row}'s study")
             except OSError:
                 out.append(f'<p class="note">{escape(png.name)} is no longer at '
                            f"{escape(str(png.parent))}.</p>")
-                continue
-            what = "optimisation history" if "history" in png.name else "parameter importances"
-            out += ['<figure class="tuning">', f'<img src="data:image/png;base64,{data}" '
-                    f'alt="Optuna {what} of the study that tuned {escape(row)}"/>',
-                    f"<figcaption>{escape(what)} of {escape(row)}'s study</figcaption>",
-                    "</figure>"]
     out.append("</details>")
     return out
 
